@@ -1,0 +1,30 @@
+# The two commands of the README: `make demo` (set up + run the demo workflow) and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.cg2real-installed
+
+.PHONY: setup demo test lint dry-run clean-results
+
+setup: $(STAMP)
+
+# The venv is rebuilt only when the dependency list changes.
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+demo: $(STAMP)
+	$(VENV)/bin/snakemake --cores 2
+
+test: $(STAMP)
+	$(PY) -m pytest -n 2 --dist loadgroup
+
+lint: $(STAMP)
+	$(VENV)/bin/snakemake --lint
+
+dry-run: $(STAMP)
+	$(VENV)/bin/snakemake --dry-run
+
+clean-results:
+	rm -rf results logs

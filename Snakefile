@@ -1,0 +1,19 @@
+# cg2real: CG-to-real CycleGAN translation as training data for a person detector.
+# Everyday use: `snakemake --dry-run` (plan), `snakemake --cores 2` (run); see README.md.
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+
+
+rule all:
+    input:
+        final_outputs(),
+    default_target: True

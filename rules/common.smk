@@ -1,0 +1,125 @@
+# Config validation, the one table of output paths, and input functions. No rules here.
+
+import json
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+
+validate(config, schema="../schemas/config.schema.yaml")
+
+DATA = config["data"]
+RESULTS = config["results_dir"]
+LOGS = config["logs_dir"]
+DEMO_DIR = f"{RESULTS}/demo"
+
+# Every output path of the workflow, built here and only here.
+PATHS = {
+    "demo_bdd100k_labels": f"{DEMO_DIR}/bdd100k/labels/bdd100k_labels_images_{{split}}.json",
+    "demo_bdd100k_images": f"{DEMO_DIR}/bdd100k/images/100k/{{split}}",
+    "demo_synthia": f"{DEMO_DIR}/synthia",
+    "manifest": f"{RESULTS}/data/manifests/{{dataset}}.csv",
+    "crops": f"{RESULTS}/data/crops/{{dataset}}",
+    "yolo": f"{RESULTS}/data/yolo/{{dataset}}",
+    "coco": f"{RESULTS}/data/coco/{{dataset}}.json",
+    "summary": f"{RESULTS}/data/summary/{{dataset}}.json",
+    "box_heights": f"{RESULTS}/data/summary/{{dataset}}_box_heights.png",
+}
+DATASETS = ["real_train", "real_val", "cg"]
+CROPPED_DATASETS = ["real_train", "cg"]
+
+
+wildcard_constraints:
+    split="train|val",
+    dataset="|".join(DATASETS),
+
+
+def log_path(rule_name, *wildcards):
+    return f"{LOGS}/{rule_name}/" + "_".join(wildcards or ("all",)) + ".log"
+
+
+def section_json(*keys):
+    """The config section at `keys`, as the JSON string the CLI's --settings/--filter expect."""
+    section = config
+    for key in keys:
+        section = section[key]
+    return json.dumps(section)
+
+
+def uses_demo_data():
+    return DATA["source"] == "demo"
+
+
+def check_dataset_paths():
+    """Stop before planning when a configured data set path is missing, naming the config key."""
+    expected = {
+        "data.bdd100k.train_images": ("BDD100K train frames, e.g. bdd100k/images/100k/train/*.jpg", True),
+        "data.bdd100k.train_labels": ("BDD100K train labels, e.g. bdd100k_labels_images_train.json", False),
+        "data.bdd100k.val_images": ("BDD100K val frames, e.g. bdd100k/images/100k/val/*.jpg", True),
+        "data.bdd100k.val_labels": ("BDD100K val labels, e.g. bdd100k_labels_images_val.json", False),
+        "data.synthia.root": ("SYNTHIA-RAND-CVPR16 root with RGB/ and GTTXT/ (or GT/LABELS/)", True),
+    }
+    problems = []
+    for key, (what, is_dir) in expected.items():
+        _, group, name = key.split(".")
+        path = Path(DATA[group][name])
+        if not (path.is_dir() if is_dir else path.is_file()):
+            problems.append(f"  {key} = {path}: missing; put the {what} there, or set the key")
+    if DATA["synthia"]["box_file"] and not Path(DATA["synthia"]["box_file"]).is_file():
+        problems.append(f"  data.synthia.box_file = {DATA['synthia']['box_file']}: file not found")
+    if problems:
+        raise WorkflowError(
+            "data.source is 'datasets' but data set files are missing:\n" + "\n".join(problems)
+            + "\n(set data.source: demo to run on the built-in demo data)"
+        )
+
+
+if not uses_demo_data():
+    check_dataset_paths()
+
+
+def demo_root(wildcards, output):
+    """The demo folder, derived from the rule's outputs (its SYNTHIA folder sits right below it)."""
+    return str(Path(output.synthia).parent)
+
+
+def bdd100k_inputs(wildcards):
+    """Label file and image folder of one BDD100K split: the demo's or the configured one."""
+    split = wildcards.split
+    if uses_demo_data():
+        return {
+            "labels": PATHS["demo_bdd100k_labels"].format(split=split),
+            "images": PATHS["demo_bdd100k_images"].format(split=split),
+        }
+    return {"labels": DATA["bdd100k"][f"{split}_labels"], "images": DATA["bdd100k"][f"{split}_images"]}
+
+
+def synthia_inputs(wildcards):
+    inputs = {"root": PATHS["demo_synthia"] if uses_demo_data() else DATA["synthia"]["root"]}
+    if DATA["synthia"]["box_file"]:
+        inputs["box_file"] = DATA["synthia"]["box_file"]
+    return inputs
+
+
+def synthia_box_file_arg(wildcards, input):
+    return f"--box-file {input.box_file}" if "box_file" in input.keys() else ""
+
+
+def export_frames(wildcards):
+    """Detector training sets hold the kept frames; the validation set follows data.export.val_frames."""
+    return DATA["export"]["val_frames"] if wildcards.dataset == "real_val" else "kept"
+
+
+def data_stage_outputs():
+    return (
+        expand(PATHS["crops"], dataset=CROPPED_DATASETS)
+        + expand(PATHS["yolo"], dataset=DATASETS)
+        + expand(PATHS["coco"], dataset=DATASETS)
+        + expand(PATHS["summary"], dataset=DATASETS)
+        + expand(PATHS["box_heights"], dataset=DATASETS)
+    )
+
+
+def final_outputs():
+    return data_stage_outputs()

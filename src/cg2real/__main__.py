@@ -1,0 +1,133 @@
+"""Command line of cg2real: `python -m cg2real <subcommand>`. Argument parsing only.
+
+Every Snakemake rule calls one subcommand; stage settings arrive as the JSON of their config
+section (validated by the workflow's schema), paths as explicit arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from cg2real.errors import DataError
+from cg2real.settings import settings_from_json
+
+log = logging.getLogger("cg2real")
+
+
+def _demo_data(args: argparse.Namespace) -> None:
+    from cg2real.data.demo import DemoSettings, make_demo_datasets
+
+    make_demo_datasets(args.out, settings_from_json(DemoSettings, args.settings, "data.demo"))
+
+
+def _select_bdd100k(args: argparse.Namespace) -> None:
+    from cg2real.data.prepare import select_bdd100k
+    from cg2real.data.select import FilterSettings
+
+    select_bdd100k(
+        args.labels, args.images, args.person_categories,
+        settings_from_json(FilterSettings, args.filter, "data.filter"), args.out, args.workers,
+    )
+
+
+def _select_synthia(args: argparse.Namespace) -> None:
+    from cg2real.data.prepare import select_synthia
+    from cg2real.data.select import FilterSettings
+    from cg2real.data.synthia import SynthiaLabelSettings
+
+    labels = SynthiaLabelSettings(tuple(args.person_classes), args.min_component_pixels)
+    select_synthia(
+        args.root, args.layout, args.box_file, labels,
+        settings_from_json(FilterSettings, args.filter, "data.filter"), args.out, args.workers,
+    )
+
+
+def _crop(args: argparse.Namespace) -> None:
+    from cg2real.data.crop import CropSettings
+    from cg2real.data.prepare import write_crops
+
+    write_crops(args.manifest, args.out, settings_from_json(CropSettings, args.settings, "data.crop"), args.workers)
+
+
+def _export_yolo(args: argparse.Namespace) -> None:
+    from cg2real.data.prepare import export_detector_set
+
+    export_detector_set(args.manifest, args.out, args.frames, args.link_mode, args.coco)
+
+
+def _summarize(args: argparse.Namespace) -> None:
+    from cg2real.data.manifest import read_manifest
+    from cg2real.data.summary import write_summary
+
+    write_summary(read_manifest(args.manifest), args.domain, args.json, args.plot)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cg2real", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, run: Callable[[argparse.Namespace], None], help_text: str) -> argparse.ArgumentParser:
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        command.set_defaults(run=run)
+        return command
+
+    demo = add("demo-data", _demo_data, "generate the built-in demo data sets (BDD100K- and SYNTHIA-like)")
+    demo.add_argument("--out", type=Path, required=True)
+    demo.add_argument("--settings", required=True, help="JSON of config section data.demo")
+
+    bdd = add("select-bdd100k", _select_bdd100k, "read BDD100K labels, filter frames, write the manifest")
+    bdd.add_argument("--labels", type=Path, required=True, help="label JSON of one split")
+    bdd.add_argument("--images", type=Path, required=True, help="image folder of that split")
+    bdd.add_argument("--person-categories", nargs="+", required=True)
+    bdd.add_argument("--filter", required=True, help="JSON of config section data.filter")
+    bdd.add_argument("--out", type=Path, required=True, help="manifest CSV")
+    bdd.add_argument("--workers", type=int, default=1)
+
+    syn = add("select-synthia", _select_synthia, "derive SYNTHIA person boxes, filter frames, write the manifest")
+    syn.add_argument("--root", type=Path, required=True)
+    syn.add_argument("--layout", choices=("auto", "rand_cvpr16", "seqs"), default="auto")
+    syn.add_argument("--box-file", type=Path, default=None, help="hand-made boxes (CSV or BDD-style JSON)")
+    syn.add_argument("--person-classes", type=int, nargs="+", required=True)
+    syn.add_argument("--min-component-pixels", type=int, required=True)
+    syn.add_argument("--filter", required=True, help="JSON of config section data.filter")
+    syn.add_argument("--out", type=Path, required=True, help="manifest CSV")
+    syn.add_argument("--workers", type=int, default=1)
+
+    crop = add("crop", _crop, "crop every kept frame around its largest person")
+    crop.add_argument("--manifest", type=Path, required=True)
+    crop.add_argument("--out", type=Path, required=True, help="crop folder")
+    crop.add_argument("--settings", required=True, help="JSON of config section data.crop")
+    crop.add_argument("--workers", type=int, default=1)
+
+    export = add("export-yolo", _export_yolo, "write a YOLO-format detector set (and COCO ground truth)")
+    export.add_argument("--manifest", type=Path, required=True)
+    export.add_argument("--out", type=Path, required=True)
+    export.add_argument("--frames", choices=("kept", "all"), required=True)
+    export.add_argument("--link-mode", choices=("copy", "symlink", "hardlink"), default="copy")
+    export.add_argument("--coco", type=Path, default=None, help="also write COCO ground truth here")
+
+    summary = add("summarize", _summarize, "counts by filter reason and a box-height histogram")
+    summary.add_argument("--manifest", type=Path, required=True)
+    summary.add_argument("--domain", required=True)
+    summary.add_argument("--json", type=Path, required=True)
+    summary.add_argument("--plot", type=Path, required=True)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        args.run(args)
+    except DataError as err:
+        log.error("%s", err)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

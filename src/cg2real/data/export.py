@@ -1,0 +1,93 @@
+"""Detector data sets: whole frames with person boxes, as ultralytics YOLO folders and COCO JSON.
+
+YOLO labels are one line per box, `0 cx cy w h`, normalised by the frame size; ultralytics finds
+them by replacing `/images/` with `/labels/` in each image path. The COCO file is the ground truth
+that pycocotools scores the detector against.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import yaml
+
+from cg2real.boxes import Box
+from cg2real.data.manifest import ManifestRow, flat_stem
+
+LINK_MODES = ("copy", "symlink", "hardlink")
+PERSON_CLASS = 0
+
+
+def yolo_line(box: Box, width: int, height: int) -> str:
+    cx, cy = box.center
+    return f"{PERSON_CLASS} {cx / width:.6f} {cy / height:.6f} {box.width / width:.6f} {box.height / height:.6f}"
+
+
+def parse_yolo_line(line: str, width: int, height: int) -> Box:
+    """Inverse of `yolo_line` (used to check exported sets)."""
+    _, cx, cy, w, h = (float(v) for v in line.split())
+    return Box((cx - w / 2) * width, (cy - h / 2) * height, (cx + w / 2) * width, (cy + h / 2) * height)
+
+
+def place_image(source: Path, target: Path, link_mode: str) -> None:
+    """Put `source` at `target` by copy, symlink or hard link (copy when a hard link cannot cross disks)."""
+    target.unlink(missing_ok=True)
+    if link_mode == "symlink":
+        target.symlink_to(source.resolve())
+    elif link_mode == "hardlink":
+        try:
+            os.link(source, target)
+        except OSError:
+            shutil.copy2(source, target)
+    else:
+        shutil.copy2(source, target)
+
+
+def export_yolo(rows: list[ManifestRow], out_dir: Path, link_mode: str) -> list[str]:
+    """Write `out_dir/{images,labels}/` and `data.yaml`; return the exported file names in order."""
+    images_dir, labels_dir = out_dir / "images", out_dir / "labels"
+    images_dir.mkdir(parents=True, exist_ok=True)
+    labels_dir.mkdir(parents=True, exist_ok=True)
+    file_names = []
+    for row in rows:
+        source = Path(row.image_path)
+        stem = flat_stem(row.name)
+        file_name = stem + source.suffix.lower()
+        place_image(source, images_dir / file_name, link_mode)
+        lines = [yolo_line(b, row.width, row.height) for b in row.persons]
+        (labels_dir / f"{stem}.txt").write_text("".join(line + "\n" for line in lines))
+        file_names.append(file_name)
+    data = {"path": str(out_dir.resolve()), "train": "images", "val": "images", "names": {PERSON_CLASS: "person"}}
+    (out_dir / "data.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    return file_names
+
+
+def coco_ground_truth(rows: list[ManifestRow], file_names: list[str]) -> dict:
+    """COCO detection ground truth (one category, `person`, id 1) for the exported frames."""
+    images, annotations = [], []
+    for image_id, (row, file_name) in enumerate(zip(rows, file_names), start=1):
+        images.append({"id": image_id, "file_name": file_name, "width": row.width, "height": row.height})
+        for box in row.persons:
+            annotations.append(
+                {
+                    "id": len(annotations) + 1,
+                    "image_id": image_id,
+                    "category_id": 1,
+                    "bbox": [round(box.x1, 2), round(box.y1, 2), round(box.width, 2), round(box.height, 2)],
+                    "area": round(box.area, 2),
+                    "iscrowd": 0,
+                }
+            )
+    return {
+        "info": {"description": "cg2real person ground truth"},
+        "images": images,
+        "annotations": annotations,
+        "categories": [{"id": 1, "name": "person", "supercategory": "person"}],
+    }
+
+
+def write_coco(rows: list[ManifestRow], file_names: list[str], path: Path) -> None:
+    path.write_text(json.dumps(coco_ground_truth(rows, file_names), indent=1))
