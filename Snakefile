@@ -17,3 +17,8 @@ rule all:
     input:
         final_outputs(),
     default_target: True
+
+
+rule data:
+    input:
+        data_stage_outputs(),

@@ -1,0 +1,93 @@
+"""The CLI on small hand-made data sets with bad files: skips are recorded, fatal problems are clear."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from cg2real.__main__ import main
+from tests.conftest import write_jpeg
+
+FILTER = json.dumps(
+    {"min_height_fraction": 0.2, "min_area_fraction": 0.0, "exclude_occluded": False,
+     "exclude_truncated": False, "box_tolerance_px": 2.0}
+)
+
+
+def person(x1, y1, x2, y2):
+    return {"category": "person", "box2d": {"x1": x1, "y1": y1, "x2": x2, "y2": y2}}
+
+
+@pytest.fixture
+def bdd(tmp_path):
+    images = tmp_path / "images"
+    for name in ("good", "small", "empty", "badbox"):
+        write_jpeg(images / f"{name}.jpg", 160, 90)
+    (images / "corrupt.jpg").write_bytes(b"\xff\xd8\xff garbage")
+    frames = [
+        {"name": "good.jpg", "labels": [person(10, 10, 40, 80)]},
+        {"name": "small.jpg", "labels": [person(10, 10, 14, 15)]},
+        {"name": "empty.jpg", "labels": None},
+        {"name": "badbox.jpg", "labels": [person(50, 10, 40, 80)]},
+        {"name": "corrupt.jpg", "labels": [person(10, 10, 40, 80)]},
+        {"name": "missing.jpg", "labels": [person(10, 10, 40, 80)]},
+    ]
+    labels = tmp_path / "labels.json"
+    labels.write_text(json.dumps(frames))
+    return labels, images
+
+
+def select(labels, images, out, filter_json=FILTER):
+    return main(["select-bdd100k", "--labels", str(labels), "--images", str(images),
+                 "--person-categories", "person", "--filter", filter_json, "--out", str(out), "--workers", "2"])
+
+
+def test_bad_frames_are_recorded_not_lost(tmp_path, bdd, caplog):
+    labels, images = bdd
+    manifest = tmp_path / "manifest.csv"
+    assert select(labels, images, manifest) == 0
+    table = pd.read_csv(manifest).set_index("name")
+    assert table["reason"].to_dict() == {
+        "good.jpg": "kept", "small.jpg": "person_too_small", "empty.jpg": "no_person",
+        "badbox.jpg": "malformed_box", "corrupt.jpg": "unreadable_image", "missing.jpg": "missing_image",
+    }
+    assert "3 frames skipped for bad files or labels" in caplog.text
+
+    yolo = tmp_path / "yolo"
+    coco = tmp_path / "gt.json"
+    args = ["export-yolo", "--manifest", str(manifest), "--out", str(yolo), "--frames", "all", "--coco", str(coco)]
+    assert main(args) == 0
+    # every usable frame is a validation image, including the ones without a (large) person
+    assert sorted(p.name for p in (yolo / "images").iterdir()) == ["empty.jpg", "good.jpg", "small.jpg"]
+    assert len(json.loads(coco.read_text())["annotations"]) == 2
+
+
+def test_filter_keeping_nothing_fails_clearly(tmp_path, bdd, caplog):
+    labels, images = bdd
+    strict = json.dumps({**json.loads(FILTER), "min_height_fraction": 1.0})
+    assert select(labels, images, tmp_path / "m.csv", strict) == 2
+    assert "kept 0 of 6 frames" in caplog.text and "min_height_fraction" in caplog.text
+
+
+def test_missing_label_file_fails_clearly(tmp_path, caplog):
+    assert select(tmp_path / "nope.json", tmp_path, tmp_path / "m.csv") == 2
+    assert "BDD100K label file not found" in caplog.text
+
+
+def test_wrong_settings_type_fails_clearly(tmp_path, bdd, caplog):
+    labels, images = bdd
+    bad = json.dumps({**json.loads(FILTER), "min_height_fraction": "tall"})
+    assert select(labels, images, tmp_path / "m.csv", bad) == 2
+    assert "data.filter.min_height_fraction must be of type float" in caplog.text
+
+
+def test_crop_cli_writes_one_crop_per_kept_frame(tmp_path, bdd):
+    labels, images = bdd
+    manifest = tmp_path / "m.csv"
+    assert select(labels, images, manifest) == 0
+    settings = json.dumps({"size": 32, "max_person_fraction": 1.0, "pad_mode": "reflect", "pad_value": 0})
+    out = tmp_path / "crops"
+    assert main(["crop", "--manifest", str(manifest), "--out", str(out), "--settings", settings]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["crops.csv", "good.png"]
+    record = pd.read_csv(out / "crops.csv")
+    assert record["scale"].tolist() == pytest.approx([32 / 70])  # 70 px tall person shrunk to the 32 px crop

@@ -1,0 +1,111 @@
+"""Real snakemake runs of the workflow on tiny demo data, each in its own temp folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import pandas as pd
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+WORKFLOW_FILES = ("Snakefile", "config.yaml", "rules", "schemas", "envs", "report")
+SNAKEMAKE = Path(sys.executable).with_name("snakemake")
+
+TINY_DEMO = {
+    "seed": 3, "real_train_frames": 12, "real_val_frames": 8, "real_width": 192, "real_height": 108,
+    "cg_frames": 12, "cg_width": 160, "cg_height": 120, "no_person_fraction": 0.15,
+}
+
+pytestmark = pytest.mark.workflow
+
+
+def make_workflow(tmp_path: Path, **data_overrides) -> Path:
+    """A copy of the workflow in tmp_path with a tiny demo config (plus overrides of `data`)."""
+    for name in WORKFLOW_FILES:
+        source = REPO / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, tmp_path / name)
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["data"]["demo"] = dict(TINY_DEMO)
+    config["data"]["crop"]["size"] = 48
+    for key, value in data_overrides.items():
+        config["data"][key] = value if not isinstance(value, dict) else {**config["data"][key], **value}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return tmp_path
+
+
+def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{SNAKEMAKE.parent}{os.pathsep}{os.environ['PATH']}"}
+    return subprocess.run(
+        [str(SNAKEMAKE), "--cores", "2", *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=900
+    )
+
+
+def test_data_stage_end_to_end(tmp_path):
+    workdir = make_workflow(tmp_path)
+    done = snakemake(workdir, "data")
+    assert done.returncode == 0, done.stderr[-3000:]
+    data = workdir / "results/data"
+
+    real_train = pd.read_csv(data / "manifests/real_train.csv")
+    assert len(real_train) == TINY_DEMO["real_train_frames"]
+    assert len(pd.read_csv(data / "manifests/cg.csv")) == TINY_DEMO["cg_frames"]
+    for dataset in ("real_train", "cg"):
+        manifest = pd.read_csv(data / f"manifests/{dataset}.csv")
+        kept = manifest[manifest["kept"]]
+        assert len(kept) > 0
+        summary = json.loads((data / f"summary/{dataset}.json").read_text())
+        assert summary["kept"] == len(kept) and summary["frames"] == len(manifest)
+        crops = sorted((data / f"crops/{dataset}").glob("*.png"))
+        assert len(crops) == len(kept)
+        assert cv2.imread(str(crops[0])).shape == (48, 48, 3)
+        yolo_images = list((data / f"yolo/{dataset}/images").iterdir())
+        assert len(yolo_images) == len(kept)
+
+    # validation: every readable frame, with all its persons in the COCO ground truth
+    real_val = pd.read_csv(data / "manifests/real_val.csv")
+    coco = json.loads((data / "coco/real_val.json").read_text())
+    assert len(coco["images"]) == int(real_val["usable"].sum()) == TINY_DEMO["real_val_frames"]
+    assert len(coco["annotations"]) == int(real_val["n_persons"].sum())
+    assert (data / "summary/cg_box_heights.png").stat().st_size > 1000
+
+    # nothing left to do: a second run plans no job
+    again = snakemake(workdir, "data", "--dry-run")
+    assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def test_dry_run_and_lint_on_the_repository():
+    plan = snakemake(REPO, "--dry-run", "--quiet", "rules")
+    assert plan.returncode == 0, plan.stderr
+    assert "select_synthia" in plan.stdout + plan.stderr
+    lint = snakemake(REPO, "--lint")
+    assert lint.returncode == 0 and "Congratulations" in lint.stdout + lint.stderr, lint.stdout + lint.stderr
+
+
+def test_config_value_of_wrong_type_is_rejected(tmp_path):
+    workdir = make_workflow(tmp_path, crop={"size": "large"})
+    done = snakemake(workdir, "--dry-run")
+    assert done.returncode != 0
+    assert "'large' is not of type 'integer'" in done.stderr
+
+
+def test_missing_dataset_names_the_config_key(tmp_path):
+    workdir = make_workflow(tmp_path, source="datasets")
+    done = snakemake(workdir, "--dry-run")
+    assert done.returncode != 0
+    assert "data.bdd100k.train_labels = data/bdd100k/labels/bdd100k_labels_images_train.json: missing" in done.stderr
+    assert "data.synthia.root" in done.stderr
+
+
+def test_filter_that_keeps_nothing_stops_with_counts(tmp_path):
+    workdir = make_workflow(tmp_path, filter={"min_height_fraction": 1.0})
+    done = snakemake(workdir, "data", "--keep-going")
+    assert done.returncode != 0
+    log = (workdir / "logs/select_bdd100k/train.log").read_text()
+    assert "filter kept 0 of 12 frames" in log and "person_too_small" in log
