@@ -1,0 +1,1 @@
+"""Detector stage: ultralytics YOLOv3 person detector training and evaluation."""
