@@ -11,6 +11,7 @@ configfile: "config.yaml"
 
 include: "rules/common.smk"
 include: "rules/data.smk"
+include: "rules/cyclegan.smk"
 
 
 rule all:

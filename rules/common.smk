@@ -25,14 +25,21 @@ PATHS = {
     "coco": f"{RESULTS}/data/coco/{{dataset}}.json",
     "summary": f"{RESULTS}/data/summary/{{dataset}}.json",
     "box_heights": f"{RESULTS}/data/summary/{{dataset}}_box_heights.png",
+    "cyclegan_generator": f"{RESULTS}/cyclegan/{{run}}/G_cg2real.pt",
+    "cyclegan_metrics": f"{RESULTS}/cyclegan/{{run}}/metrics.csv",
 }
 DATASETS = ["real_train", "real_val", "cg"]
 CROPPED_DATASETS = ["real_train", "cg"]
 
 
+CYCLEGAN = config["cyclegan"]
+CYCLEGAN_RUNS = list(CYCLEGAN["runs"])
+
+
 wildcard_constraints:
     split="train|val",
     dataset="|".join(DATASETS),
+    run="|".join(CYCLEGAN_RUNS),
 
 
 def log_path(rule_name, *wildcards):
@@ -121,5 +128,22 @@ def data_stage_outputs():
     )
 
 
+def cyclegan_run(wildcards):
+    return CYCLEGAN["runs"][wildcards.run]
+
+
+def cyclegan_settings_json(wildcards):
+    """The run's settings: cyclegan.defaults with the run's overrides applied."""
+    return json.dumps({**CYCLEGAN["defaults"], **cyclegan_run(wildcards).get("settings", {})})
+
+
+def run_folder(wildcards, output):
+    return str(Path(output.generator).parent)
+
+
+def cyclegan_outputs():
+    return expand(PATHS["cyclegan_generator"], run=CYCLEGAN_RUNS) + expand(PATHS["cyclegan_metrics"], run=CYCLEGAN_RUNS)
+
+
 def final_outputs():
-    return data_stage_outputs()
+    return data_stage_outputs() + cyclegan_outputs()

@@ -66,6 +66,29 @@ def _summarize(args: argparse.Namespace) -> None:
     write_summary(read_manifest(args.manifest), args.domain, args.json, args.plot)
 
 
+def _train_cyclegan(args: argparse.Namespace) -> None:
+    from cg2real.cyclegan.distributed import init_distributed
+    from cg2real.cyclegan.train import CycleGANSettings, CycleGANTrainer
+
+    settings = settings_from_json(CycleGANSettings, args.settings, "cyclegan")
+    dist = init_distributed(args.backend, args.device)
+    if not dist.is_main:
+        logging.getLogger().handlers[0].setFormatter(logging.Formatter(f"[rank {dist.rank}] %(levelname)s %(message)s"))
+    try:
+        CycleGANTrainer(settings, dist, args.crops_a, args.crops_b, args.out).fit()
+    finally:
+        dist.close()
+
+
+def _launch(args: argparse.Namespace) -> None:
+    from cg2real.launch import launch
+
+    program = args.program[1:] if args.program[:1] == ["--"] else args.program
+    code = launch(args.backend, args.nproc, args.hosts, args.controller, program)
+    if code:
+        raise SystemExit(code)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cg2real", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -115,6 +138,20 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--domain", required=True)
     summary.add_argument("--json", type=Path, required=True)
     summary.add_argument("--plot", type=Path, required=True)
+    train = add("train-cyclegan", _train_cyclegan, "train a CycleGAN (CG crops = A, real crops = B) on this process")
+    train.add_argument("--crops-a", type=Path, required=True, help="CG crops (domain A)")
+    train.add_argument("--crops-b", type=Path, required=True, help="real crops (domain B)")
+    train.add_argument("--out", type=Path, required=True, help="run folder (checkpoints, metrics, generators)")
+    train.add_argument("--settings", required=True, help="JSON of the run's CycleGAN settings")
+    train.add_argument("--backend", choices=("none", "torch", "horovod"), default="none")
+    train.add_argument("--device", default="auto", help="auto, cpu or cuda")
+
+    run = add("launch", _launch, "start N processes of a cg2real subcommand with torchrun, horovodrun or mpirun")
+    run.add_argument("--backend", choices=("none", "torch", "horovod"), required=True)
+    run.add_argument("--nproc", type=int, required=True, help="processes in all (one per device)")
+    run.add_argument("--hosts", default=None, help="host1,host2 (default: $PBS_NODEFILE, $SGE_JOB_HOSTLIST, localhost)")
+    run.add_argument("--controller", choices=("gloo", "mpi"), default="gloo", help="horovod's controller")
+    run.add_argument("program", nargs=argparse.REMAINDER, help="-- <subcommand and its arguments>")
     return parser
 
 

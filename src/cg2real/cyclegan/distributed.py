@@ -1,0 +1,190 @@
+"""One small interface over the three ways a CycleGAN run is distributed: none, torch, horovod.
+
+The trainer never asks which backend runs it. It gets a `Distributed` object and calls
+`wrap_optimizer` once, `average_gradients` before each optimiser step, `average` for logged
+numbers and `broadcast_state` once at the start; I/O is guarded by `is_main`.
+
+Rank and world size come from the environment the launcher sets (`torchrun`: RANK, WORLD_SIZE,
+LOCAL_RANK; `horovodrun`/`mpirun`: horovod's own), as in nanoGPT; nothing here spawns processes.
+
+Why no DistributedDataParallel for the torch backend: a CycleGAN step runs each generator three
+times (translation, identity, cycle) and each discriminator on three inputs before one backward;
+DDP's reducer is built around one forward per backward and rejects or mis-handles this pattern
+without `static_graph` tricks. Averaging the gradients with one coalesced `all_reduce` per model
+after backward is exactly what DDP computes (mean over ranks of each gradient), and is what
+horovod's DistributedOptimizer does, so both backends run the same mathematics.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+import torch
+import torch.distributed as dist
+
+BACKENDS = ("none", "torch", "horovod")
+
+
+class Distributed:
+    """Single process: every collective is the identity."""
+
+    name = "none"
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.rank = 0
+        self.world_size = 1
+        self.local_rank = 0
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    def wrap_optimizer(self, optimizer: torch.optim.Optimizer, model: torch.nn.Module, prefix: str):
+        return optimizer
+
+    def average_gradients(self, parameters: Iterable[torch.nn.Parameter]) -> None:
+        """Mean of each gradient over the ranks, in place (no-op with one process)."""
+
+    def average(self, values: dict[str, float]) -> dict[str, float]:
+        """Mean of logged numbers over the ranks."""
+        return dict(values)
+
+    def broadcast_state(self, models: Iterable[torch.nn.Module]) -> None:
+        """Make every rank start from rank 0's parameters."""
+
+    def broadcast_optimizer(self, optimizer: torch.optim.Optimizer) -> None:
+        """Make every rank continue from rank 0's optimiser state (after a resume)."""
+
+    def barrier(self) -> None:
+        """Wait for every rank."""
+
+    def close(self) -> None:
+        """Release the process group."""
+
+
+class TorchDistributed(Distributed):
+    """torch.distributed: NCCL on GPU, gloo on CPU; gradients averaged by coalesced all_reduce."""
+
+    name = "torch"
+
+    def __init__(self, device: torch.device) -> None:
+        super().__init__(device)
+        if not dist.is_initialized():
+            dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+        self.rank = dist.get_rank()
+        self.world_size = dist.get_world_size()
+        self.local_rank = int(os.environ.get("LOCAL_RANK", 0))
+
+    def _all_reduce_mean(self, tensors: list[torch.Tensor]) -> None:
+        if not tensors:
+            return
+        flat = torch.cat([t.reshape(-1) for t in tensors])
+        dist.all_reduce(flat)
+        flat /= self.world_size
+        offset = 0
+        for tensor in tensors:
+            tensor.copy_(flat[offset : offset + tensor.numel()].view_as(tensor))
+            offset += tensor.numel()
+
+    def average_gradients(self, parameters: Iterable[torch.nn.Parameter]) -> None:
+        self._all_reduce_mean([p.grad for p in parameters if p.grad is not None])
+
+    def average(self, values: dict[str, float]) -> dict[str, float]:
+        keys = sorted(values)
+        tensor = torch.tensor([float(values[k]) for k in keys], dtype=torch.float64, device=self.device)
+        dist.all_reduce(tensor)
+        means = {k: float(v) / self.world_size for k, v in zip(keys, tensor.tolist())}
+        return {k: means[k] for k in values}
+
+    def broadcast_state(self, models: Iterable[torch.nn.Module]) -> None:
+        for model in models:
+            for tensor in model.state_dict().values():
+                dist.broadcast(tensor, src=0)
+
+    def broadcast_optimizer(self, optimizer: torch.optim.Optimizer) -> None:
+        for state in optimizer.state.values():
+            for value in state.values():
+                if torch.is_tensor(value):
+                    dist.broadcast(value, src=0)
+
+    def barrier(self) -> None:
+        dist.barrier()
+
+    def close(self) -> None:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+
+class HorovodDistributed(Distributed):
+    """horovod (MPI or gloo): hvd.DistributedOptimizer averages gradients inside `step()`."""
+
+    name = "horovod"
+
+    def __init__(self, device: torch.device) -> None:
+        super().__init__(device)
+        import horovod.torch as hvd  # imported here: horovod is only needed by this backend
+
+        self.hvd = hvd
+        hvd.init()
+        self.rank = hvd.rank()
+        self.world_size = hvd.size()
+        self.local_rank = hvd.local_rank()
+
+    def wrap_optimizer(self, optimizer: torch.optim.Optimizer, model: torch.nn.Module, prefix: str):
+        named = [(f"{prefix}.{name}", p) for name, p in model.named_parameters()]
+        return self.hvd.DistributedOptimizer(optimizer, named_parameters=named, op=self.hvd.Average)
+
+    def broadcast_optimizer(self, optimizer: torch.optim.Optimizer) -> None:
+        # Only with state: on an empty optimiser horovod first runs a zero-gradient step to create
+        # the state, which advances Adam's step count and so changes the first real update.
+        if optimizer.state:
+            self.hvd.broadcast_optimizer_state(optimizer, root_rank=0)
+
+    def average(self, values: dict[str, float]) -> dict[str, float]:
+        keys = sorted(values)
+        tensor = torch.tensor([float(values[k]) for k in keys], dtype=torch.float64)
+        averaged = self.hvd.allreduce(tensor, op=self.hvd.Average, name="metrics")
+        means = dict(zip(keys, (float(v) for v in averaged.tolist())))
+        return {k: means[k] for k in values}
+
+    def broadcast_state(self, models: Iterable[torch.nn.Module]) -> None:
+        for model in models:
+            self.hvd.broadcast_parameters(model.state_dict(), root_rank=0)
+
+    def barrier(self) -> None:
+        self.hvd.allreduce(torch.zeros(1), name="barrier")
+
+    def close(self) -> None:
+        self.hvd.shutdown()
+
+
+def pick_device(requested: str, local_rank: int) -> torch.device:
+    """`auto`: the local rank's GPU when CUDA is available, else the CPU."""
+    if requested == "auto":
+        requested = "cuda" if torch.cuda.is_available() else "cpu"
+    if requested == "cuda":
+        torch.cuda.set_device(local_rank)
+        return torch.device("cuda", local_rank)
+    return torch.device(requested)
+
+
+def local_rank_from_env() -> int:
+    """The local rank as torchrun (LOCAL_RANK), Open MPI or horovod's gloo runner set it."""
+    for key in ("LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "HOROVOD_LOCAL_RANK"):
+        if key in os.environ:
+            return int(os.environ[key])
+    return 0
+
+
+def init_distributed(backend: str, device: str) -> Distributed:
+    """The backend object for this process (device chosen from the local rank)."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
+    torch_device = pick_device(device, local_rank_from_env())
+    if backend == "torch":
+        return TorchDistributed(torch_device)
+    if backend == "horovod":
+        return HorovodDistributed(torch_device)
+    return Distributed(torch_device)

@@ -1,0 +1,406 @@
+"""CycleGAN training (Zhu et al. 2017) on person-centred crops, on 1..n processes.
+
+Names follow the reference code: domain A is CG (SYNTHIA), B is real (BDD100K); G_A: A -> B (the
+CG-to-real translator we keep), G_B: B -> A; D_A judges real-looking images (fake_B vs real_B), D_B
+judges CG-looking ones. One step: update both generators with the discriminators frozen, then both
+discriminators on pooled fakes, with the discriminator loss halved (so D learns at half G's rate).
+
+Data parallelism (paper 000, section 3.2): each of n processes draws `scale x D / n` samples per
+epoch (`sharding.shard_indices`); gradients are averaged over processes before every optimiser step.
+`simulate_processes: k` accumulates k samples per step on one process to mimic k processes.
+
+A checkpoint is written after every epoch (all state, each rank's image pool); restarting the same
+command resumes from the newest one and, with a fixed seed on CPU in fp32, ends with the same
+weights as a run that was never interrupted.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+import logging
+import math
+import time
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from cg2real.cyclegan.data import JitterSettings, UnpairedCrops, list_crops, read_rgb, to_image, to_tensor
+from cg2real.cyclegan.distributed import Distributed
+from cg2real.cyclegan.losses import cycle_loss, identity_loss, lsgan_loss
+from cg2real.cyclegan.networks import define_discriminator, define_generator
+from cg2real.cyclegan.pool import ImagePool
+from cg2real.cyclegan.schedule import lr_for, reference_lr_factor, warmup_factor
+from cg2real.cyclegan.sharding import shard_indices
+from cg2real.errors import DataError
+
+log = logging.getLogger(__name__)
+
+LOSS_NAMES = ("D_A", "G_A", "cycle_A", "idt_A", "D_B", "G_B", "cycle_B", "idt_B")
+MODEL_NAMES = ("G_A", "G_B", "D_A", "D_B")
+AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+class TrainingDiverged(DataError):
+    """A loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+@dataclass(frozen=True)
+class CycleGANSettings:
+    """Every hyperparameter of a CycleGAN run (defaults: the reference's, in the config schema)."""
+
+    generator: str
+    discriminator: str
+    ngf: int
+    ndf: int
+    load_size: int
+    crop_size: int
+    flip: bool
+    batch_size: int
+    n_epochs: int
+    n_epochs_decay: int
+    lr: float
+    beta1: float
+    beta2: float
+    lambda_cycle: float
+    lambda_identity: float
+    pool_size: int
+    scale: float
+    lr_scaling: str
+    warmup_epochs: float
+    simulate_processes: int
+    seed: int
+    keep_checkpoints: int
+    num_workers: int
+    amp: str
+    channels_last: bool
+    sample_count: int
+
+    @property
+    def epochs(self) -> int:
+        return self.n_epochs + self.n_epochs_decay
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """Files of one run folder."""
+
+    root: Path
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.root / "checkpoints"
+
+    @property
+    def samples(self) -> Path:
+        return self.root / "samples"
+
+    @property
+    def metrics(self) -> Path:
+        return self.root / "metrics.csv"
+
+    @property
+    def generator_cg2real(self) -> Path:
+        return self.root / "G_cg2real.pt"
+
+    @property
+    def generator_real2cg(self) -> Path:
+        return self.root / "G_real2cg.pt"
+
+    @property
+    def model_card(self) -> Path:
+        return self.root / "model.json"
+
+    def checkpoint(self, epoch: int) -> Path:
+        return self.checkpoints / f"epoch_{epoch:04d}.pt"
+
+    def pool_state(self, epoch: int, rank: int) -> Path:
+        return self.checkpoints / f"epoch_{epoch:04d}.pool{rank}.pt"
+
+
+def set_requires_grad(models: list[torch.nn.Module], flag: bool) -> None:
+    for model in models:
+        for parameter in model.parameters():
+            parameter.requires_grad_(flag)
+
+
+def atomic_save(obj: object, path: Path) -> None:
+    """torch.save to a temporary name, then rename: a kill never leaves a half-written checkpoint."""
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    tmp.replace(path)
+
+
+class CycleGANTrainer:
+    """Owns the four networks, their optimisers and pools, and runs epochs on one process."""
+
+    def __init__(
+        self, settings: CycleGANSettings, dist: Distributed, crops_a: Path, crops_b: Path, out_dir: Path
+    ) -> None:
+        self.settings, self.dist, self.paths = settings, dist, RunPaths(out_dir)
+        self.files_a, self.files_b = list_crops(crops_a), list_crops(crops_b)
+        self.jitter = JitterSettings(settings.load_size, settings.crop_size, settings.flip)
+        torch.manual_seed(settings.seed)  # same initial weights on every rank, and broadcast anyway
+        device = dist.device
+        memory_format = torch.channels_last if settings.channels_last else torch.contiguous_format
+        self.models = {
+            "G_A": define_generator(settings.generator, settings.ngf),
+            "G_B": define_generator(settings.generator, settings.ngf),
+            "D_A": define_discriminator(settings.discriminator, settings.ndf),
+            "D_B": define_discriminator(settings.discriminator, settings.ndf),
+        }
+        for model in self.models.values():
+            model.to(device=device, memory_format=memory_format)
+        dist.broadcast_state(self.models.values())
+        generators = itertools.chain(self.models["G_A"].parameters(), self.models["G_B"].parameters())
+        discriminators = itertools.chain(self.models["D_A"].parameters(), self.models["D_B"].parameters())
+        betas = (settings.beta1, settings.beta2)
+        self.opt_g = dist.wrap_optimizer(torch.optim.Adam(generators, lr=settings.lr, betas=betas),
+                                         _Pair(self.models["G_A"], self.models["G_B"]), "G")
+        self.opt_d = dist.wrap_optimizer(torch.optim.Adam(discriminators, lr=settings.lr, betas=betas),
+                                         _Pair(self.models["D_A"], self.models["D_B"]), "D")
+        self.pools = {  # each rank and domain its own reproducible stream
+            name: ImagePool(settings.pool_size, torch.Generator().manual_seed(settings.seed * 10_000 + dist.rank * 2 + i))
+            for i, name in enumerate(("A", "B"))
+        }
+        self.scaler = torch.amp.GradScaler(device.type, enabled=settings.amp == "fp16")
+        self.metrics: list[dict[str, float]] = []
+        self.start_epoch = 0
+        self.sample_pairs = self._sample_inputs()
+
+    # ----------------------------------------------------------------- schedule
+    def learning_rate(self, epoch: int, progress: float) -> float:
+        processes = self.dist.world_size * self.settings.simulate_processes
+        base = lr_for(self.settings.lr, processes, self.settings.lr_scaling)
+        decay = reference_lr_factor(epoch, self.settings.n_epochs, self.settings.n_epochs_decay)
+        return base * decay * warmup_factor(epoch + progress, self.settings.warmup_epochs)
+
+    def _set_lr(self, lr: float) -> None:
+        for optimizer in (self.opt_g, self.opt_d):
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+
+    # ----------------------------------------------------------------- one step
+    def _autocast(self):
+        if self.settings.amp == "none":
+            return nullcontext()
+        return torch.autocast(self.dist.device.type, dtype=AMP_DTYPES[self.settings.amp])
+
+    def _generator_losses(self, real_a: torch.Tensor, real_b: torch.Tensor) -> tuple[dict, torch.Tensor, torch.Tensor]:
+        m, s = self.models, self.settings
+        with self._autocast():
+            fake_b, fake_a = m["G_A"](real_a), m["G_B"](real_b)
+            rec_a, rec_b = m["G_B"](fake_b), m["G_A"](fake_a)
+            losses = {
+                "G_A": lsgan_loss(m["D_A"](fake_b), True),
+                "G_B": lsgan_loss(m["D_B"](fake_a), True),
+                "cycle_A": cycle_loss(rec_a, real_a) * s.lambda_cycle,
+                "cycle_B": cycle_loss(rec_b, real_b) * s.lambda_cycle,
+            }
+            if s.lambda_identity > 0:
+                weight = s.lambda_cycle * s.lambda_identity
+                losses["idt_A"] = identity_loss(m["G_A"](real_b), real_b) * weight
+                losses["idt_B"] = identity_loss(m["G_B"](real_a), real_a) * weight
+        return losses, fake_a.detach(), fake_b.detach()
+
+    def _discriminator_loss(self, name: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        with self._autocast():
+            model = self.models[name]
+            return (lsgan_loss(model(real), True) + lsgan_loss(model(fake), False)) * 0.5
+
+    def train_step(self, micro_batches: list[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, float]:
+        """One optimiser step of G then D over `micro_batches` (k > 1 when simulating k processes)."""
+        m, k = self.models, len(micro_batches)
+        totals = dict.fromkeys(LOSS_NAMES, 0.0)
+        set_requires_grad([m["D_A"], m["D_B"]], False)
+        self.opt_g.zero_grad()
+        fakes = []
+        for real_a, real_b in micro_batches:
+            losses, fake_a, fake_b = self._generator_losses(real_a, real_b)
+            loss = sum(losses.values())
+            self.scaler.scale(loss / k).backward()
+            fakes.append((real_a, real_b, fake_a, fake_b))
+            for name, value in losses.items():
+                totals[name] += value.detach() / k
+        generator_params = [p for g in ("G_A", "G_B") for p in m[g].parameters()]
+        self.dist.average_gradients(generator_params)
+        self.scaler.step(self.opt_g)
+
+        set_requires_grad([m["D_A"], m["D_B"]], True)
+        self.opt_d.zero_grad()
+        for real_a, real_b, fake_a, fake_b in fakes:
+            loss_d_a = self._discriminator_loss("D_A", real_b, self.pools["B"].query(fake_b))
+            loss_d_b = self._discriminator_loss("D_B", real_a, self.pools["A"].query(fake_a))
+            self.scaler.scale((loss_d_a + loss_d_b) / k).backward()
+            totals["D_A"] += loss_d_a.detach() / k
+            totals["D_B"] += loss_d_b.detach() / k
+        discriminator_params = [p for d in ("D_A", "D_B") for p in m[d].parameters()]
+        self.dist.average_gradients(discriminator_params)
+        self.scaler.step(self.opt_d)
+        self.scaler.update()
+        return totals  # tensors: read once per epoch, so the inner loop never waits on the device
+
+    # ----------------------------------------------------------------- epochs
+    def _loader(self, epoch: int) -> DataLoader:
+        s, d = self.settings, self.dist
+        size = max(len(self.files_a), len(self.files_b))
+        shard = shard_indices(size, d.world_size, d.rank, s.scale, epoch, s.seed)
+        dataset = UnpairedCrops(self.files_a, self.files_b, shard, self.jitter, (s.seed, epoch, d.rank))
+        return DataLoader(
+            dataset, batch_size=s.batch_size, shuffle=False, drop_last=True, num_workers=s.num_workers,
+            pin_memory=d.device.type == "cuda", persistent_workers=False,
+        )
+
+    def train_epoch(self, epoch: int) -> dict[str, float]:
+        loader = self._loader(epoch)
+        k = self.settings.simulate_processes
+        steps = len(loader) // k
+        if steps == 0:
+            raise DataError(f"a shard of {len(loader.dataset)} crops is too small for batch "
+                            f"{self.settings.batch_size} x simulate_processes {k}")
+        sums = dict.fromkeys(LOSS_NAMES, 0.0)
+        started = time.perf_counter()
+        batches = iter(loader)
+        bar = tqdm(range(steps), desc=f"epoch {epoch + 1}/{self.settings.epochs}", disable=not self.dist.is_main,
+                   mininterval=5)
+        memory_format = torch.channels_last if self.settings.channels_last else torch.contiguous_format
+        for step in bar:
+            self._set_lr(self.learning_rate(epoch, step / steps))
+            micro = []
+            for _ in range(k):
+                real_a, real_b = next(batches)
+                micro.append(tuple(t.to(self.dist.device, non_blocking=True, memory_format=memory_format)
+                                   for t in (real_a, real_b)))
+            for name, value in self.train_step(micro).items():
+                sums[name] = sums[name] + value
+        means = {name: float(value) / steps for name, value in sums.items()}
+        bad = [name for name, value in means.items() if not math.isfinite(value)]
+        if bad:
+            raise TrainingDiverged(
+                f"loss {', '.join(bad)} is not finite in epoch {epoch + 1}; stopped. The last good checkpoint "
+                f"({self._latest_checkpoint() or 'none yet'}) is kept: lower lr or disable amp and rerun"
+            )
+        means = self.dist.average(means)
+        wall = time.perf_counter() - started
+        images = steps * k * self.settings.batch_size * self.dist.world_size
+        return {"epoch": epoch + 1, **means, "lr": self.learning_rate(epoch, 0.0), "images_per_s": images / wall,
+                "wall_s": wall, "processes": self.dist.world_size, "simulated_processes": k}
+
+    def fit(self) -> None:
+        self.resume()
+        for epoch in range(self.start_epoch, self.settings.epochs):
+            row = self.train_epoch(epoch)
+            self.metrics.append(row)
+            if self.dist.is_main:
+                log.info("epoch %d: %s", epoch + 1, ", ".join(f"{k} {v:.4g}" for k, v in row.items() if k != "epoch"))
+            self.save_checkpoint(epoch + 1)
+            if self.dist.is_main:
+                self.write_samples(epoch + 1)
+                self.write_metrics()
+        if self.dist.is_main:
+            self.write_final()
+        self.dist.barrier()
+
+    # ----------------------------------------------------------------- state
+    def state(self, epoch: int) -> dict:
+        return {
+            "epoch": epoch,
+            "models": {name: model.state_dict() for name, model in self.models.items()},
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "metrics": self.metrics,
+            "settings": asdict(self.settings),
+            "world_size": self.dist.world_size,
+        }
+
+    def save_checkpoint(self, epoch: int) -> None:
+        """Rank 0 writes the shared state, every rank its own pool; old epochs beyond K are removed."""
+        self.paths.checkpoints.mkdir(parents=True, exist_ok=True)
+        atomic_save({name: pool.state_dict() for name, pool in self.pools.items()},
+                    self.paths.pool_state(epoch, self.dist.rank))
+        self.dist.barrier()
+        if self.dist.is_main:
+            atomic_save(self.state(epoch), self.paths.checkpoint(epoch))
+            for old in self._checkpoints()[: -self.settings.keep_checkpoints]:
+                for path in self.paths.checkpoints.glob(old.stem + ".*"):
+                    path.unlink()
+        self.dist.barrier()
+
+    def _checkpoints(self) -> list[Path]:
+        """The shared-state checkpoints, oldest first (each has per-rank pool files beside it)."""
+        return sorted(self.paths.checkpoints.glob("epoch_????.pt"))
+
+    def _latest_checkpoint(self) -> Path | None:
+        found = self._checkpoints()
+        return found[-1] if found else None
+
+    def resume(self) -> None:
+        latest = self._latest_checkpoint()
+        if latest is None:
+            return
+        state = torch.load(latest, map_location=self.dist.device, weights_only=True)
+        if state["world_size"] != self.dist.world_size:
+            raise DataError(f"checkpoint {latest} was written by {state['world_size']} processes, this run has "
+                            f"{self.dist.world_size}; resume with the same number or start a new run folder")
+        for name, model in self.models.items():
+            model.load_state_dict(state["models"][name])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.scaler.load_state_dict(state["scaler"])
+        pools = torch.load(self.paths.pool_state(state["epoch"], self.dist.rank), weights_only=True)
+        for name, pool in self.pools.items():
+            pool.load_state_dict(pools[name])
+        for optimizer in (self.opt_g, self.opt_d):
+            self.dist.broadcast_optimizer(optimizer)
+        self.metrics = list(state["metrics"])
+        self.start_epoch = state["epoch"]
+        if self.dist.is_main:
+            log.info("resumed from %s (epoch %d done)", latest, self.start_epoch)
+
+    # ----------------------------------------------------------------- outputs
+    def _sample_inputs(self) -> list[torch.Tensor]:
+        files = self.files_a[: self.settings.sample_count]
+        size = self.settings.crop_size
+        return [to_tensor(cv2.resize(read_rgb(f), (size, size), interpolation=cv2.INTER_AREA)) for f in files]
+
+    @torch.no_grad()
+    def write_samples(self, epoch: int) -> None:
+        """A grid per epoch: rows of (CG crop, translated to real, reconstructed CG)."""
+        g_a, g_b = self.models["G_A"], self.models["G_B"]
+        rows = []
+        for real_a in self.sample_pairs:
+            real_a = real_a.unsqueeze(0).to(self.dist.device)
+            fake_b = g_a(real_a)
+            rows.append(np.concatenate([to_image(t[0]) for t in (real_a, fake_b, g_b(fake_b))], axis=1))
+        self.paths.samples.mkdir(parents=True, exist_ok=True)
+        grid = cv2.cvtColor(np.concatenate(rows, axis=0), cv2.COLOR_RGB2BGR)
+        cv2.imwrite(str(self.paths.samples / f"epoch_{epoch:04d}.png"), grid)
+
+    def write_metrics(self) -> None:
+        with self.paths.metrics.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(self.metrics[0]))
+            writer.writeheader()
+            writer.writerows(self.metrics)
+
+    def write_final(self) -> None:
+        torch.save(self.models["G_A"].state_dict(), self.paths.generator_cg2real)
+        torch.save(self.models["G_B"].state_dict(), self.paths.generator_real2cg)
+        card = {"generator": self.settings.generator, "ngf": self.settings.ngf, "a": "cg", "b": "real",
+                "epochs": self.settings.epochs, "processes": self.dist.world_size}
+        self.paths.model_card.write_text(json.dumps(card, indent=1))
+
+
+class _Pair(torch.nn.Module):
+    """Two networks seen as one module, so horovod names their parameters uniquely."""
+
+    def __init__(self, first: torch.nn.Module, second: torch.nn.Module) -> None:
+        super().__init__()
+        self.first, self.second = first, second
