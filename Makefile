@@ -7,11 +7,14 @@ STAMP := $(VENV)/.cg2real-installed
 
 setup: $(STAMP)
 
-# The venv is rebuilt only when the dependency list changes.
-$(STAMP): pyproject.toml
+# The venv is rebuilt only when the dependency list changes. horovod 0.28.1 does not build
+# unpatched against torch 2.14: tools/build_horovod.sh patches and builds it once, caching the
+# wheel outside the checkout (see tools/README.md), then installs it.
+$(STAMP): pyproject.toml tools/build_horovod.sh
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
+	PYTHON=$(PY) bash tools/build_horovod.sh
 	touch $@
 
 demo: $(STAMP)
