@@ -7,7 +7,9 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 
-validate(config, schema="../schemas/config.schema.yaml")
+# Defaults are not filled in: config.yaml is complete, and filling would turn an empty override
+# block (cyclegan.runs.<run>.settings) into a full set of reference values.
+validate(config, schema="../schemas/config.schema.yaml", set_default=False)
 
 DATA = config["data"]
 RESULTS = config["results_dir"]

@@ -23,6 +23,8 @@ TINY_DEMO = {
     "cg_frames": 12, "cg_width": 160, "cg_height": 120, "no_person_fraction": 0.15,
 }
 
+TINY_CYCLEGAN = {"ngf": 4, "ndf": 4, "load_size": 36, "crop_size": 32, "n_epochs": 1, "n_epochs_decay": 1}
+
 pytestmark = pytest.mark.workflow
 
 
@@ -34,6 +36,7 @@ def make_workflow(tmp_path: Path, **data_overrides) -> Path:
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     config["data"]["demo"] = dict(TINY_DEMO)
     config["data"]["crop"]["size"] = 48
+    config["cyclegan"]["defaults"].update(TINY_CYCLEGAN)
     for key, value in data_overrides.items():
         config["data"][key] = value if not isinstance(value, dict) else {**config["data"][key], **value}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
@@ -78,6 +81,22 @@ def test_data_stage_end_to_end(tmp_path):
 
     # nothing left to do: a second run plans no job
     again = snakemake(workdir, "data", "--dry-run")
+    assert "Nothing to be done" in again.stdout
+
+
+def test_whole_workflow_through_distributed_cyclegan(tmp_path):
+    workdir = make_workflow(tmp_path)
+    done = snakemake(workdir)
+    assert done.returncode == 0, done.stdout[-3000:]
+    run = workdir / "results/cyclegan/demo"
+    metrics = pd.read_csv(run / "metrics.csv")
+    assert metrics["epoch"].tolist() == [1, 2]
+    assert metrics["processes"].tolist() == [2, 2]  # the demo run is a real 2-process gloo run
+    assert metrics[["G_A", "D_A", "cycle_A"]].notna().all().all()
+    log = (workdir / "logs/train_cyclegan/demo.log").read_text()
+    assert "torch.distributed.run --nproc_per_node=2" in log
+    assert (run / "G_cg2real.pt").stat().st_size > 0 and (run / "samples/epoch_0002.png").exists()
+    again = snakemake(workdir, "--dry-run")
     assert "Nothing to be done" in again.stdout
 
 
