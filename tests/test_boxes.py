@@ -1,4 +1,5 @@
 import math
+from pathlib import Path
 
 import pytest
 
@@ -34,6 +35,6 @@ def test_iou_known_values():
 
 def test_largest_person_by_area():
     small, big = Person(Box(0, 0, 10, 50)), Person(Box(0, 0, 30, 30))
-    frame = Frame("f", path := __import__("pathlib").Path("f.jpg"), persons=(small, big))
+    frame = Frame("f", Path("f.jpg"), persons=(small, big))
     assert frame.largest_person() is big
-    assert Frame("e", path).largest_person() is None
+    assert Frame("e", Path("e.jpg")).largest_person() is None

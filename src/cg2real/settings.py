@@ -28,7 +28,8 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
         (item,) = {a for a in typing.get_args(hint) if a is not Ellipsis}
         return tuple(_coerce(v, item, where) for v in value)
     if hint in _SIMPLE:
-        if isinstance(value, bool) and hint is not bool or not isinstance(value, _SIMPLE[hint]):
+        bool_for_number = isinstance(value, bool) and hint is not bool  # JSON true is not a number here
+        if bool_for_number or not isinstance(value, _SIMPLE[hint]):
             raise DataError(f"{where} must be of type {hint.__name__}, got {value!r}")
         return float(value) if hint is float else value
     return value

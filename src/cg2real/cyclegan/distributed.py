@@ -41,7 +41,8 @@ class Distributed:
     def is_main(self) -> bool:
         return self.rank == 0
 
-    def wrap_optimizer(self, optimizer: torch.optim.Optimizer, model: torch.nn.Module, prefix: str):
+    def wrap_optimizer(self, optimizer: torch.optim.Optimizer, model: torch.nn.Module, prefix: str) -> torch.optim.Optimizer:
+        """The optimiser to step with (horovod wraps it; `model` names its parameters)."""
         return optimizer
 
     def average_gradients(self, parameters: Iterable[torch.nn.Parameter]) -> None:
@@ -132,7 +133,7 @@ class HorovodDistributed(Distributed):
         self.world_size = hvd.size()
         self.local_rank = hvd.local_rank()
 
-    def wrap_optimizer(self, optimizer: torch.optim.Optimizer, model: torch.nn.Module, prefix: str):
+    def wrap_optimizer(self, optimizer: torch.optim.Optimizer, model: torch.nn.Module, prefix: str) -> torch.optim.Optimizer:
         named = [(f"{prefix}.{name}", p) for name, p in model.named_parameters()]
         return self.hvd.DistributedOptimizer(optimizer, named_parameters=named, op=self.hvd.Average)
 

@@ -177,7 +177,7 @@ class CycleGANTrainer:
         self.scaler = torch.amp.GradScaler(device.type, enabled=settings.amp == "fp16")
         self.metrics: list[dict[str, float]] = []
         self.start_epoch = 0
-        self.sample_pairs = self._sample_inputs()
+        self.sample_inputs = self._sample_inputs()
 
     # ----------------------------------------------------------------- schedule
     def learning_rate(self, epoch: int, progress: float) -> float:
@@ -284,14 +284,14 @@ class CycleGANTrainer:
                                    for t in (real_a, real_b)))
             for name, value in self.train_step(micro).items():
                 sums[name] = sums[name] + value
-        means = {name: float(value) / steps for name, value in sums.items()}
+        # averaged first, so every rank sees the same NaN and stops together (none waits in a collective)
+        means = self.dist.average({name: float(value) / steps for name, value in sums.items()})
         bad = [name for name, value in means.items() if not math.isfinite(value)]
         if bad:
             raise TrainingDiverged(
                 f"loss {', '.join(bad)} is not finite in epoch {epoch + 1}; stopped. The last good checkpoint "
                 f"({self._latest_checkpoint() or 'none yet'}) is kept: lower lr or disable amp and rerun"
             )
-        means = self.dist.average(means)
         wall = time.perf_counter() - started
         images = steps * k * self.settings.batch_size * self.dist.world_size
         return {"epoch": epoch + 1, **means, "lr": self.learning_rate(epoch, 0.0), "images_per_s": images / wall,
@@ -380,7 +380,7 @@ class CycleGANTrainer:
         """A grid per epoch: rows of (CG crop, translated to real, reconstructed CG)."""
         g_a, g_b = self.models["G_A"], self.models["G_B"]
         rows = []
-        for real_a in self.sample_pairs:
+        for real_a in self.sample_inputs:
             real_a = real_a.unsqueeze(0).to(self.dist.device)
             fake_b = g_a(real_a)
             rows.append(np.concatenate([to_image(t[0]) for t in (real_a, fake_b, g_b(fake_b))], axis=1))
