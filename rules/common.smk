@@ -29,6 +29,8 @@ PATHS = {
     "box_heights": f"{RESULTS}/data/summary/{{dataset}}_box_heights.png",
     "cyclegan_generator": f"{RESULTS}/cyclegan/{{run}}/G_cg2real.pt",
     "cyclegan_metrics": f"{RESULTS}/cyclegan/{{run}}/metrics.csv",
+    "cyclegan_card": f"{RESULTS}/cyclegan/{{run}}/model.json",
+    "translated": f"{RESULTS}/translate/{{run}}/yolo",
 }
 DATASETS = ["real_train", "real_val", "cg"]
 CROPPED_DATASETS = ["real_train", "cg"]
@@ -148,4 +150,4 @@ def cyclegan_outputs():
 
 
 def final_outputs():
-    return data_stage_outputs() + cyclegan_outputs()
+    return data_stage_outputs() + cyclegan_outputs() + expand(PATHS["translated"], run=CYCLEGAN_RUNS)

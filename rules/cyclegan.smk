@@ -9,6 +9,7 @@ rule train_cyclegan:
     output:
         generator=PATHS["cyclegan_generator"],
         metrics=PATHS["cyclegan_metrics"],
+        card=PATHS["cyclegan_card"],
     params:
         backend=lambda wildcards: cyclegan_run(wildcards)["backend"],
         nproc=lambda wildcards: cyclegan_run(wildcards)["nproc"],

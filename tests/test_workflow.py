@@ -96,14 +96,22 @@ def test_whole_workflow_through_distributed_cyclegan(tmp_path):
     log = (workdir / "logs/train_cyclegan/demo.log").read_text()
     assert "torch.distributed.run --nproc_per_node=2" in log
     assert (run / "G_cg2real.pt").stat().st_size > 0 and (run / "samples/epoch_0002.png").exists()
+    # translated CG detector set: same file names, sizes and labels as the CG set
+    source, translated = workdir / "results/data/yolo/cg", workdir / "results/translate/demo/yolo"
+    names = sorted(p.name for p in (source / "images").iterdir())
+    assert names and sorted(p.name for p in (translated / "images").iterdir()) == names
+    assert cv2.imread(str(translated / "images" / names[0])).shape == cv2.imread(str(source / "images" / names[0])).shape
+    assert (translated / "labels" / names[0].replace(".png", ".txt")).read_text() == (
+        source / "labels" / names[0].replace(".png", ".txt")).read_text()
     again = snakemake(workdir, "--dry-run")
     assert "Nothing to be done" in again.stdout
 
 
 def test_dry_run_and_lint_on_the_repository():
-    plan = snakemake(REPO, "--dry-run", "--quiet", "rules")
+    plan = snakemake(REPO, "--dry-run", "--forceall", "--quiet", "rules")  # whatever results/ holds
     assert plan.returncode == 0, plan.stdout
-    assert "select_synthia" in plan.stdout
+    for rule in ("make_demo_data", "select_synthia", "crop_persons", "train_cyclegan", "translate_cg"):
+        assert rule in plan.stdout, rule
     lint = snakemake(REPO, "--lint")
     assert lint.returncode == 0 and "Congratulations" in lint.stdout, lint.stdout
 

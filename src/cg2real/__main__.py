@@ -80,6 +80,15 @@ def _train_cyclegan(args: argparse.Namespace) -> None:
         dist.close()
 
 
+def _translate(args: argparse.Namespace) -> None:
+    from cg2real.cyclegan.distributed import pick_device
+    from cg2real.translate.translate import load_generator, translate_detector_set
+
+    device = pick_device(args.device, 0)
+    generator = load_generator(args.generator, args.model_card, device)
+    translate_detector_set(generator, args.source, args.out, args.batch_size, device)
+
+
 def _launch(args: argparse.Namespace) -> None:
     from cg2real.launch import launch
 
@@ -145,6 +154,14 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--settings", required=True, help="JSON of the run's CycleGAN settings")
     train.add_argument("--backend", choices=("none", "torch", "horovod"), default="none")
     train.add_argument("--device", default="auto", help="auto, cpu or cuda")
+
+    translate = add("translate", _translate, "translate the frames of a YOLO set with a CG->real generator")
+    translate.add_argument("--generator", type=Path, required=True, help="G_cg2real.pt of a CycleGAN run")
+    translate.add_argument("--model-card", type=Path, required=True, help="model.json of that run")
+    translate.add_argument("--source", type=Path, required=True, help="YOLO set whose images/ are translated")
+    translate.add_argument("--out", type=Path, required=True, help="translated YOLO set (same names and labels)")
+    translate.add_argument("--batch-size", type=int, default=4)
+    translate.add_argument("--device", default="auto", help="auto, cpu or cuda")
 
     run = add("launch", _launch, "start N processes of a cg2real subcommand with torchrun, horovodrun or mpirun")
     run.add_argument("--backend", choices=("none", "torch", "horovod"), required=True)

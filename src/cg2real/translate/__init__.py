@@ -1,0 +1,1 @@
+"""Translation stage: CG frames through a trained generator, FID, compact generators."""

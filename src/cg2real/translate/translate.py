@@ -1,0 +1,105 @@
+"""Translate whole CG frames to real-looking ones with a trained CycleGAN generator.
+
+The generator is fully convolutional, so it runs on full frames with their background, not only on
+the crops it was trained on. Its two stride-2 stages need sides that are multiples of 4: frames are
+mirror-padded at the right and bottom and cropped back. Translation does not move people, so each
+output frame keeps its source's file name and YOLO label file and drops into a detector data set.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+import yaml
+from tqdm import tqdm
+
+from cg2real.cyclegan.data import to_image, to_tensor
+from cg2real.cyclegan.networks import define_generator
+from cg2real.errors import DataError
+
+log = logging.getLogger(__name__)
+
+MULTIPLE = 4
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
+def load_generator(weights: Path, model_card: Path, device: torch.device) -> torch.nn.Module:
+    """The generator described by a run's `model.json`, with the weights of `weights`."""
+    for path in (weights, model_card):
+        if not path.is_file():
+            raise DataError(f"generator file not found: {path} (train the CycleGAN run first)")
+    card = json.loads(model_card.read_text())
+    generator = define_generator(card["generator"], card["ngf"])
+    state = torch.load(weights, map_location="cpu", weights_only=True)
+    try:
+        generator.load_state_dict(state)
+    except RuntimeError as err:
+        first = str(err).splitlines()[1] if "\n" in str(err) else str(err)
+        raise DataError(
+            f"{weights} does not fit a {card['generator']} generator with ngf {card['ngf']} ({model_card}): {first.strip()}"
+        ) from err
+    return generator.to(device).eval()
+
+
+def pad_to_multiple(batch: torch.Tensor, multiple: int = MULTIPLE) -> torch.Tensor:
+    """Mirror-pad the right and bottom of an NCHW batch up to sides divisible by `multiple`."""
+    height, width = batch.shape[-2:]
+    pad_h, pad_w = -height % multiple, -width % multiple
+    return F.pad(batch, (0, pad_w, 0, pad_h), mode="reflect") if pad_h or pad_w else batch
+
+
+@torch.no_grad()
+def translate_images(generator: torch.nn.Module, images: list[np.ndarray], device: torch.device) -> list[np.ndarray]:
+    """RGB uint8 images of one size -> translated RGB uint8 images of the same size."""
+    batch = torch.stack([to_tensor(image) for image in images]).to(device)
+    height, width = batch.shape[-2:]
+    output = generator(pad_to_multiple(batch))[..., :height, :width]
+    return [to_image(tensor) for tensor in output]
+
+
+def read_frame(path: Path) -> np.ndarray:
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise DataError(f"cannot read image {path}")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def translate_detector_set(
+    generator: torch.nn.Module, source: Path, out_dir: Path, batch_size: int, device: torch.device
+) -> int:
+    """Translate every image of a YOLO set (`source/images`), copying its labels; returns the count.
+
+    Frames are batched in file order; a batch is cut where the frame size changes.
+    """
+    files = sorted(p for p in (source / "images").iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise DataError(f"no images in {source / 'images'}")
+    (out_dir / "images").mkdir(parents=True, exist_ok=True)
+    shutil.copytree(source / "labels", out_dir / "labels", dirs_exist_ok=True)
+    pending: list[tuple[Path, np.ndarray]] = []
+
+    def flush() -> None:
+        translated = translate_images(generator, [image for _, image in pending], device)
+        for (path, _), image in zip(pending, translated):
+            # same name and format as the source (PNG for SYNTHIA), so its label file still matches
+            quality = [cv2.IMWRITE_JPEG_QUALITY, 95] if path.suffix.lower() in (".jpg", ".jpeg") else []
+            cv2.imwrite(str(out_dir / "images" / path.name), cv2.cvtColor(image, cv2.COLOR_RGB2BGR), quality)
+        pending.clear()
+
+    for path in tqdm(files, desc="translate", unit="img", mininterval=5):
+        image = read_frame(path)
+        if pending and (len(pending) == batch_size or pending[0][1].shape != image.shape):
+            flush()
+        pending.append((path, image))
+    flush()
+    data = {"path": str(out_dir.resolve()), "train": "images", "val": "images", "names": {0: "person"}}
+    (out_dir / "data.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    log.info("translated %d frames from %s to %s", len(files), source, out_dir)
+    return len(files)
