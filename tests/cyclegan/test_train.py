@@ -78,6 +78,15 @@ def test_resumed_run_ends_with_the_same_weights(tmp_path, crops):
         "epoch_0002.pool0.pt", "epoch_0002.pt", "epoch_0003.pool0.pt", "epoch_0003.pt"]
 
 
+def test_resume_refuses_a_checkpoint_of_other_networks(tmp_path, crops, caplog):
+    out = tmp_path / "run"
+    CycleGANTrainer(replace(TINY, n_epochs_decay=0), CPU, *crops, out).fit()
+    with pytest.raises(train_module.DataError, match="different model \\(ngf changed\\); delete .*checkpoints"):
+        CycleGANTrainer(replace(TINY, ngf=8), CPU, *crops, out).resume()
+    CycleGANTrainer(replace(TINY, lr=1e-4), CPU, *crops, out).resume()  # other changes resume, with a warning
+    assert "resuming" in caplog.text and "changed settings: lr, n_epochs_decay" in caplog.text
+
+
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, crops, monkeypatch):
     out = tmp_path / "run"
     CycleGANTrainer(replace(TINY, n_epochs_decay=0), CPU, *crops, out).fit()

@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 LOSS_NAMES = ("D_A", "G_A", "cycle_A", "idt_A", "D_B", "G_B", "cycle_B", "idt_B")
 MODEL_NAMES = ("G_A", "G_B", "D_A", "D_B")
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+ARCHITECTURE = {"generator", "discriminator", "ngf", "ndf"}  # a checkpoint only fits the same networks
 
 
 class TrainingDiverged(DataError):
@@ -351,6 +352,13 @@ class CycleGANTrainer:
         if latest is None:
             return
         state = torch.load(latest, map_location=self.dist.device, weights_only=True)
+        current = asdict(self.settings)
+        changed = sorted(k for k, v in state["settings"].items() if current.get(k) != v)
+        if set(changed) & ARCHITECTURE:
+            raise DataError(f"checkpoint {latest} holds a different model ({', '.join(sorted(set(changed) & ARCHITECTURE))} "
+                            f"changed); delete {self.paths.checkpoints} to start this run afresh")
+        if changed and self.dist.is_main:
+            log.warning("resuming %s with changed settings: %s", latest, ", ".join(changed))
         if state["world_size"] != self.dist.world_size:
             raise DataError(f"checkpoint {latest} was written by {state['world_size']} processes, this run has "
                             f"{self.dist.world_size}; resume with the same number or start a new run folder")
