@@ -2,6 +2,9 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.cg2real-installed
+# The rules call `python -m cg2real`: every recipe runs with the venv first on PATH, as after
+# `source .venv/bin/activate`.
+export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .PHONY: setup demo test lint dry-run clean-results
 
@@ -18,16 +21,16 @@ $(STAMP): pyproject.toml tools/build_horovod.sh
 	touch $@
 
 demo: $(STAMP)
-	$(VENV)/bin/snakemake --cores 2
+	snakemake --cores 2
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 lint: $(STAMP)
-	$(VENV)/bin/snakemake --lint
+	snakemake --lint
 
 dry-run: $(STAMP)
-	$(VENV)/bin/snakemake --dry-run
+	snakemake --dry-run
 
 clean-results:
 	rm -rf results logs
