@@ -35,9 +35,10 @@ def list_crops(folder: Path) -> list[Path]:
 
 
 def read_rgb(path: Path) -> np.ndarray:
+    """An image file as HWC uint8 RGB, or a DataError naming the file."""
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
-        raise DataError(f"cannot read crop {path}")
+        raise DataError(f"cannot read image {path}")
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 

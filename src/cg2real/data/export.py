@@ -60,9 +60,14 @@ def export_yolo(rows: list[ManifestRow], out_dir: Path, link_mode: str) -> list[
         lines = [yolo_line(b, row.width, row.height) for b in row.persons]
         (labels_dir / f"{stem}.txt").write_text("".join(line + "\n" for line in lines))
         file_names.append(file_name)
+    write_data_yaml(out_dir)
+    return file_names
+
+
+def write_data_yaml(out_dir: Path) -> None:
+    """ultralytics' `data.yaml` for a one-class set whose images are in `out_dir/images`."""
     data = {"path": str(out_dir.resolve()), "train": "images", "val": "images", "names": {PERSON_CLASS: "person"}}
     (out_dir / "data.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
-    return file_names
 
 
 def coco_ground_truth(rows: list[ManifestRow], file_names: list[str]) -> dict:

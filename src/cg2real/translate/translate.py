@@ -17,11 +17,11 @@ import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
-import yaml
 from tqdm import tqdm
 
-from cg2real.cyclegan.data import to_image, to_tensor
+from cg2real.cyclegan.data import read_rgb, to_image, to_tensor
 from cg2real.cyclegan.networks import define_generator
+from cg2real.data.export import write_data_yaml
 from cg2real.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -64,13 +64,6 @@ def translate_images(generator: torch.nn.Module, images: list[np.ndarray], devic
     return [to_image(tensor) for tensor in output]
 
 
-def read_frame(path: Path) -> np.ndarray:
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise DataError(f"cannot read image {path}")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-
-
 def translate_detector_set(
     generator: torch.nn.Module, source: Path, out_dir: Path, batch_size: int, device: torch.device
 ) -> int:
@@ -94,12 +87,11 @@ def translate_detector_set(
         pending.clear()
 
     for path in tqdm(files, desc="translate", unit="img", mininterval=5):
-        image = read_frame(path)
+        image = read_rgb(path)
         if pending and (len(pending) == batch_size or pending[0][1].shape != image.shape):
             flush()
         pending.append((path, image))
     flush()
-    data = {"path": str(out_dir.resolve()), "train": "images", "val": "images", "names": {0: "person"}}
-    (out_dir / "data.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    write_data_yaml(out_dir)
     log.info("translated %d frames from %s to %s", len(files), source, out_dir)
     return len(files)
