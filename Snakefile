@@ -13,6 +13,9 @@ include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/cyclegan.smk"
 include: "rules/translate.smk"
+include: "rules/fid.smk"
+include: "rules/detector.smk"
+include: "rules/report.smk"
 
 
 rule all:

@@ -31,6 +31,16 @@ PATHS = {
     "cyclegan_metrics": f"{RESULTS}/cyclegan/{{run}}/metrics.csv",
     "cyclegan_card": f"{RESULTS}/cyclegan/{{run}}/model.json",
     "translated": f"{RESULTS}/translate/{{run}}/yolo",
+    "detector_set": f"{RESULTS}/detector/{{condition}}/data",
+    "detector_weights": f"{RESULTS}/detector/{{condition}}/best_map50.pt",
+    "detector_summary": f"{RESULTS}/detector/{{condition}}/train_summary.json",
+    "table2_row": f"{RESULTS}/table2/{{condition}}.json",
+    "table2_csv": f"{RESULTS}/table2.csv",
+    "table2_md": f"{RESULTS}/table2.md",
+    "fid_curve": f"{RESULTS}/fid/{{run}}.csv",
+    "fid_plot": f"{RESULTS}/figures/fid.png",
+    "scalability_plot": f"{RESULTS}/figures/scalability.png",
+    "sample_grid": f"{RESULTS}/figures/samples.png",
 }
 DATASETS = ["real_train", "real_val", "cg"]
 CROPPED_DATASETS = ["real_train", "cg"]
@@ -38,12 +48,15 @@ CROPPED_DATASETS = ["real_train", "cg"]
 
 CYCLEGAN = config["cyclegan"]
 CYCLEGAN_RUNS = list(CYCLEGAN["runs"])
+DETECTOR = config["detector"]
+CONDITIONS = config["conditions"]
 
 
 wildcard_constraints:
     split="train|val",
     dataset="|".join(DATASETS),
     run="|".join(CYCLEGAN_RUNS),
+    condition="|".join(CONDITIONS),
 
 
 def log_path(rule_name, *wildcards):
@@ -88,6 +101,19 @@ def check_dataset_paths():
 
 if not uses_demo_data():
     check_dataset_paths()
+
+
+def check_conditions():
+    """Stop before planning when a condition names a CycleGAN run that is not configured."""
+    for name, condition in CONDITIONS.items():
+        cg = condition.get("cg")
+        if cg and cg["source"] != "raw" and cg["run"] not in CYCLEGAN_RUNS:
+            raise WorkflowError(
+                f"conditions.{name}.cg.run = {cg['run']!r} is not a CycleGAN run; known: {', '.join(CYCLEGAN_RUNS)}"
+            )
+
+
+check_conditions()
 
 
 def demo_root(wildcards, output):
@@ -149,5 +175,47 @@ def cyclegan_outputs():
     return expand(PATHS["cyclegan_generator"], run=CYCLEGAN_RUNS) + expand(PATHS["cyclegan_metrics"], run=CYCLEGAN_RUNS)
 
 
+def fid_weights_arg(wildcards):
+    weights = config["fid"]["weights"]
+    return f"--weights {weights}" if weights else ""
+
+
+def condition_cg_frames(condition):
+    """The YOLO folder a condition draws its CG frames from: raw, or translated by a run."""
+    cg = CONDITIONS[condition]["cg"]
+    if cg["source"] == "raw":
+        return PATHS["yolo"].format(dataset="cg")
+    return PATHS["translated"].format(run=cg["run"])
+
+
+def detector_set_inputs(wildcards):
+    inputs = {"real": PATHS["yolo"].format(dataset="real_train"), "val": PATHS["yolo"].format(dataset="real_val")}
+    if CONDITIONS[wildcards.condition].get("cg"):
+        inputs["cg"] = condition_cg_frames(wildcards.condition)
+    return inputs
+
+
+def detector_set_cg_args(wildcards, input):
+    cg = CONDITIONS[wildcards.condition].get("cg")
+    return f"--cg {input.cg} --cg-count {cg['count']}" if cg else ""
+
+
+def condition_provenance_json(wildcards):
+    """What a Table 2 row was made with: the condition, the detector and, if any, the CycleGAN run."""
+    condition = CONDITIONS[wildcards.condition]
+    provenance = {"condition": condition, "detector": DETECTOR, "data_source": DATA["source"]}
+    cg = condition.get("cg")
+    if cg and cg["source"] != "raw":
+        run = CYCLEGAN["runs"][cg["run"]]
+        provenance["cyclegan"] = {**run, "settings": {**CYCLEGAN["defaults"], **run.get("settings", {})}}
+    return json.dumps(provenance)
+
+
 def final_outputs():
-    return data_stage_outputs() + cyclegan_outputs() + expand(PATHS["translated"], run=CYCLEGAN_RUNS)
+    return (
+        data_stage_outputs()
+        + cyclegan_outputs()
+        + expand(PATHS["translated"], run=CYCLEGAN_RUNS)
+        + expand(PATHS["table2_row"], condition=CONDITIONS)
+        + [PATHS["table2_csv"], PATHS["table2_md"], PATHS["fid_plot"], PATHS["scalability_plot"], PATHS["sample_grid"]]
+    )

@@ -25,6 +25,13 @@ TINY_DEMO = {
 
 TINY_CYCLEGAN = {"ngf": 4, "ndf": 4, "load_size": 36, "crop_size": 32, "n_epochs": 1, "n_epochs_decay": 1}
 
+TINY_DETECTOR = {"width_multiple": 0.125, "imgsz": 64, "batch": 4, "iterations": 4, "workers": 0}
+TINY_CONDITIONS = {
+    "a": {"real": 4},
+    "b": {"real": 4, "cg": {"source": "raw", "count": "all"}},
+    "c": {"real": 4, "cg": {"source": "cyclegan", "run": "demo", "count": "all"}},
+}
+
 pytestmark = pytest.mark.workflow
 
 
@@ -37,6 +44,8 @@ def make_workflow(tmp_path: Path, **data_overrides) -> Path:
     config["data"]["demo"] = dict(TINY_DEMO)
     config["data"]["crop"]["size"] = 48
     config["cyclegan"]["defaults"].update(TINY_CYCLEGAN)
+    config["detector"]["train"].update(TINY_DETECTOR)
+    config["conditions"] = TINY_CONDITIONS
     for key, value in data_overrides.items():
         config["data"][key] = value if not isinstance(value, dict) else {**config["data"][key], **value}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
@@ -103,6 +112,17 @@ def test_whole_workflow_through_distributed_cyclegan(tmp_path):
     assert cv2.imread(str(translated / "images" / names[0])).shape == cv2.imread(str(source / "images" / names[0])).shape
     assert (translated / "labels" / names[0].replace(".png", ".txt")).read_text() == (
         source / "labels" / names[0].replace(".png", ".txt")).read_text()
+    # Table 2: one row per condition, scored on every ground-truth person of the real validation set
+    coco = json.loads((workdir / "results/data/coco/real_val.json").read_text())
+    rows = {c: json.loads((workdir / f"results/table2/{c}.json").read_text()) for c in TINY_CONDITIONS}
+    for condition, row in rows.items():
+        assert row["tp"] + row["fn"] == row["n_gt_boxes"] == len(coco["annotations"]), condition
+        assert 0.0 <= row["map50"] <= 1.0 and Path(row["weights"]).name == "best_map50.pt"
+    assert rows["a"]["train_frames"] == 4 and rows["b"]["train_frames"] == rows["c"]["train_frames"] > 4
+    selections = [json.loads((workdir / f"results/detector/{c}/data/selection.json").read_text()) for c in "bc"]
+    assert selections[0]["sources"][1]["frames"] == selections[1]["sources"][1]["frames"]  # the same CG frames
+    table = (workdir / "results/table2.md").read_text()
+    assert all(f"| ours | {c} |" in table for c in TINY_CONDITIONS)
     again = snakemake(workdir, "--dry-run")
     assert "Nothing to be done" in again.stdout
 
@@ -110,7 +130,7 @@ def test_whole_workflow_through_distributed_cyclegan(tmp_path):
 def test_dry_run_and_lint_on_the_repository():
     plan = snakemake(REPO, "--dry-run", "--forceall", "--quiet", "rules")  # whatever results/ holds
     assert plan.returncode == 0, plan.stdout
-    for rule in ("make_demo_data", "select_synthia", "crop_persons", "train_cyclegan", "translate_cg"):
+    for rule in ("make_demo_data", "select_synthia", "crop_persons", "train_cyclegan", "translate_cg", "train_detector", "evaluate_detector", "table2"):
         assert rule in plan.stdout, rule
     lint = snakemake(REPO, "--lint")
     assert lint.returncode == 0 and "Congratulations" in lint.stdout, lint.stdout

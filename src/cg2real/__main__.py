@@ -89,6 +89,85 @@ def _translate(args: argparse.Namespace) -> None:
     translate_detector_set(generator, args.source, args.out, args.batch_size, device)
 
 
+def _fid(args: argparse.Namespace) -> None:
+    from cg2real.cyclegan.distributed import pick_device
+    from cg2real.translate.fid_curve import write_fid_curve
+    from cg2real.translate.inception import default_weights_path
+
+    weights = args.weights or default_weights_path()
+    write_fid_curve(args.run_dir, args.real_crops, args.cg_crops, weights, args.out, args.batch_size,
+                    pick_device(args.device, 0), args.require_weights)
+
+
+def _named_csv(text: str) -> tuple[str, Path]:
+    name, separator, path = text.partition("=")
+    if not (name and separator and path):
+        raise argparse.ArgumentTypeError(f"expected RUN=CSV, got {text!r}")
+    return name, Path(path)
+
+
+def _plot_fid(args: argparse.Namespace) -> None:
+    from cg2real.translate.fid_curve import plot_fid_curves
+
+    curves = dict(args.csv)
+    if len(curves) != len(args.csv):
+        raise DataError(f"run names given twice in --csv: {' '.join(name for name, _ in args.csv)}")
+    not_computed = plot_fid_curves(curves, args.out)
+    if not_computed:
+        log.warning("FID not computed for %s (Inception weights missing); %s says so",
+                    ", ".join(not_computed), args.out)
+
+
+def _compact_generator(args: argparse.Namespace) -> None:
+    from cg2real.compact.compact import CompactSettings, compact_generator
+    from cg2real.cyclegan.distributed import pick_device
+
+    settings = settings_from_json(CompactSettings, args.settings, "compact")
+    compact_generator(args.run_dir, args.crops_a, args.crops_b, settings, pick_device(args.device, 0), args.out)
+
+
+def _detector_set(args: argparse.Namespace) -> None:
+    from cg2real.detector.dataset import FrameSource, assemble_condition_set, parse_count
+
+    sources = [FrameSource(args.real, parse_count(args.real_count), "real_")]
+    if args.cg is not None:
+        sources.append(FrameSource(args.cg, parse_count(args.cg_count), "cg_"))
+    assemble_condition_set(sources, args.val, args.seed, args.out)
+
+
+def _train_detector(args: argparse.Namespace) -> None:
+    from cg2real.detector.train import DetectorTrainSettings, train_detector
+
+    settings = settings_from_json(DetectorTrainSettings, args.settings, "detector.train")
+    train_detector(settings, args.data, None if args.device == "auto" else args.device, args.out)
+
+
+def _evaluate_detector(args: argparse.Namespace) -> None:
+    from cg2real.report.table2 import EvaluationSettings, evaluate_condition
+
+    settings = settings_from_json(EvaluationSettings, args.settings, "detector.evaluate")
+    evaluate_condition(args.condition, args.weights, args.data, args.coco, settings, args.imgsz,
+                       None if args.device == "auto" else args.device, args.provenance, args.out)
+
+
+def _table2(args: argparse.Namespace) -> None:
+    from cg2real.report.table2 import write_table2
+
+    write_table2(args.rows, args.csv, args.markdown, args.with_paper)
+
+
+def _plot_scalability(args: argparse.Namespace) -> None:
+    from cg2real.report.figures import plot_scalability
+
+    plot_scalability(dict(zip(args.runs, args.metrics, strict=True)), args.out, args.with_paper)
+
+
+def _sample_grid(args: argparse.Namespace) -> None:
+    from cg2real.report.figures import sample_grid
+
+    sample_grid(args.real, args.cg, dict(zip(args.runs, args.translated, strict=True)), args.out, args.count)
+
+
 def _launch(args: argparse.Namespace) -> None:
     from cg2real.launch import launch
 
@@ -162,6 +241,79 @@ def build_parser() -> argparse.ArgumentParser:
     translate.add_argument("--out", type=Path, required=True, help="translated YOLO set (same names and labels)")
     translate.add_argument("--batch-size", type=int, default=4)
     translate.add_argument("--device", default="auto", help="auto, cpu or cuda")
+
+    fid = add("fid", _fid, "FID of real crops vs CG crops translated by each saved generator of a run (CSV)")
+    fid.add_argument("--run-dir", type=Path, required=True, help="CycleGAN run folder (generators/, G_cg2real.pt)")
+    fid.add_argument("--real-crops", type=Path, required=True, help="real crop folder (domain B)")
+    fid.add_argument("--cg-crops", type=Path, required=True, help="CG crop folder (domain A), translated per generator")
+    fid.add_argument("--weights", type=Path, default=None,
+                     help="pytorch-fid Inception weights "
+                          "(default: $TORCH_HOME/hub/checkpoints/pt_inception-2015-12-05-6726825d.pth)")
+    fid.add_argument("--batch-size", type=int, default=16)
+    fid.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    fid.add_argument("--out", type=Path, required=True, help="CSV: epoch, generator, fid, ..., status")
+    fid.add_argument("--require-weights", action="store_true",
+                     help="a missing weights file is an error (else the CSV marks FID as not computed)")
+
+    plot_fid = add("plot-fid", _plot_fid, "plot FID vs epoch, one line per run (paper 000, figure 6)")
+    plot_fid.add_argument("--csv", type=_named_csv, nargs="+", required=True, metavar="RUN=CSV",
+                          help="a run's name and its FID CSV (from `fid`), one per run")
+    plot_fid.add_argument("--out", type=Path, required=True, help="PNG")
+
+    compact = add("compact-generator", _compact_generator,
+                  "prune a run's CG->real generator by learned filter scales (paper 001) and retrain it")
+    compact.add_argument("--run-dir", type=Path, required=True, help="CycleGAN run folder (checkpoints/ holds D_A)")
+    compact.add_argument("--crops-a", type=Path, required=True, help="CG crops (domain A)")
+    compact.add_argument("--crops-b", type=Path, required=True, help="real crops (domain B)")
+    compact.add_argument("--settings", required=True, help="JSON of config section compact")
+    compact.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    compact.add_argument("--out", type=Path, required=True, help="folder for the compact generator and its report")
+
+    dset = add("detector-set", _detector_set, "assemble a Table 2 condition's training set (real + optional CG frames)")
+    dset.add_argument("--real", type=Path, required=True, help="YOLO set of real training frames")
+    dset.add_argument("--real-count", required=True, help="frames drawn from it: a number or 'all'")
+    dset.add_argument("--cg", type=Path, default=None, help="YOLO set of CG frames (raw or translated)")
+    dset.add_argument("--cg-count", default="all", help="frames drawn from it: a number or 'all'")
+    dset.add_argument("--val", type=Path, required=True, help="YOLO set of real validation frames")
+    dset.add_argument("--seed", type=int, required=True)
+    dset.add_argument("--out", type=Path, required=True, help="condition folder (train/, val/, data.yaml, selection.json)")
+
+    det = add("train-detector", _train_detector, "fine-tune the one-class YOLOv3 person detector of a condition")
+    det.add_argument("--data", type=Path, required=True, help="data.yaml of the condition's set")
+    det.add_argument("--settings", required=True, help="JSON of config section detector.train")
+    det.add_argument("--device", default="auto", help="auto, cpu, 0 or 0,1,2,3")
+    det.add_argument("--out", type=Path, required=True, help="detector run folder")
+
+    ev = add("evaluate-detector", _evaluate_detector, "score a detector on the real validation set: one Table 2 row")
+    ev.add_argument("--condition", required=True, help="name of the Table 2 condition")
+    ev.add_argument("--weights", type=Path, required=True, help="detector checkpoint (best_map50.pt)")
+    ev.add_argument("--data", type=Path, required=True, help="condition folder (selection.json, val/)")
+    ev.add_argument("--coco", type=Path, required=True, help="COCO ground truth of the validation set")
+    ev.add_argument("--settings", required=True, help="JSON of config section detector.evaluate")
+    ev.add_argument("--imgsz", type=int, required=True, help="inference size (the training size)")
+    ev.add_argument("--device", default="auto", help="auto, cpu or 0")
+    ev.add_argument("--provenance", required=True, help="JSON of the condition and the settings it was made with")
+    ev.add_argument("--out", type=Path, required=True, help="row JSON")
+
+    table = add("table2", _table2, "gather the condition rows into Table 2 (CSV and Markdown)")
+    table.add_argument("--rows", type=Path, nargs="+", required=True, help="row JSON files, in table order")
+    table.add_argument("--csv", type=Path, required=True)
+    table.add_argument("--markdown", type=Path, required=True)
+    table.add_argument("--with-paper", action="store_true", help="add the paper's rows a-g beside ours")
+
+    scal = add("plot-scalability", _plot_scalability, "CycleGAN throughput against process count (figure 4)")
+    scal.add_argument("--runs", nargs="+", required=True, help="run names")
+    scal.add_argument("--metrics", type=Path, nargs="+", required=True, help="their metrics.csv, same order")
+    scal.add_argument("--out", type=Path, required=True, help="PNG")
+    scal.add_argument("--with-paper", action="store_true", help="add paper 000's speed-up")
+
+    grid = add("sample-grid", _sample_grid, "frames side by side: real, CG, and that CG frame translated by each run")
+    grid.add_argument("--real", type=Path, required=True, help="YOLO set of real frames")
+    grid.add_argument("--cg", type=Path, required=True, help="YOLO set of CG frames")
+    grid.add_argument("--runs", nargs="*", default=[], help="run names")
+    grid.add_argument("--translated", type=Path, nargs="*", default=[], help="their translated YOLO sets, same order")
+    grid.add_argument("--count", type=int, default=4, help="rows")
+    grid.add_argument("--out", type=Path, required=True, help="PNG")
 
     run = add("launch", _launch, "start N processes of a cg2real subcommand with torchrun, horovodrun or mpirun")
     run.add_argument("--backend", choices=("none", "torch", "horovod"), required=True)

@@ -16,13 +16,14 @@ import torch
 
 from cg2real.cyclegan import train as train_module
 from cg2real.cyclegan.distributed import Distributed
-from cg2real.cyclegan.train import CycleGANSettings, CycleGANTrainer, TrainingDiverged
+from cg2real.cyclegan.train import CycleGANSettings, CycleGANTrainer, TrainingDiverged, generator_snapshot_due
 
 TINY = CycleGANSettings(
     generator="resnet_6blocks", discriminator="basic", ngf=4, ndf=4, load_size=36, crop_size=32, flip=True,
     batch_size=1, n_epochs=1, n_epochs_decay=1, lr=2e-4, beta1=0.5, beta2=0.999, lambda_cycle=10.0,
     lambda_identity=0.5, pool_size=2, scale=1.0, lr_scaling="none", warmup_epochs=0.0, simulate_processes=1,
     seed=0, keep_checkpoints=2, num_workers=0, amp="none", channels_last=False, sample_count=2,
+    save_generator_every=0,
 )
 CPU = Distributed(torch.device("cpu"))
 
@@ -56,6 +57,28 @@ def test_outputs_of_a_run(tmp_path, crops):
     state = torch.load(out / "G_cg2real.pt", weights_only=True)
     assert set(state) == set(CycleGANTrainer(TINY, CPU, *crops, tmp_path / "x").models["G_A"].state_dict())
     assert json.loads((out / "model.json").read_text())["generator"] == "resnet_6blocks"
+    assert not (out / "generators").exists()  # save_generator_every: 0 keeps no per-epoch generator
+
+
+def test_generator_snapshot_epochs():
+    assert [e for e in range(1, 8) if generator_snapshot_due(e, every=3, epochs=7)] == [3, 6, 7]
+    assert [e for e in range(1, 4) if generator_snapshot_due(e, every=1, epochs=3)] == [1, 2, 3]
+    assert not any(generator_snapshot_due(e, every=0, epochs=3) for e in range(1, 4))
+
+
+def test_generator_snapshots_are_g_a_of_their_epoch(tmp_path, crops):
+    out = tmp_path / "run"
+    CycleGANTrainer(replace(TINY, n_epochs=2, n_epochs_decay=1, save_generator_every=2), CPU, *crops, out).fit()
+    snapshots = sorted(p.name for p in (out / "generators").iterdir())
+    assert snapshots == ["G_cg2real_epoch_0002.pt", "G_cg2real_epoch_0003.pt"]  # every 2nd and the last
+    final = torch.load(out / "G_cg2real.pt", weights_only=True)
+    last = torch.load(out / "generators/G_cg2real_epoch_0003.pt", weights_only=True)
+    assert final.keys() == last.keys() and all(torch.equal(final[k], last[k]) for k in final)
+    # an earlier snapshot is G_A of its epoch's checkpoint, not of the end of training
+    epoch2 = torch.load(out / "generators/G_cg2real_epoch_0002.pt", weights_only=True)
+    checkpoint2 = torch.load(out / "checkpoints/epoch_0002.pt", weights_only=True)["models"]["G_A"]
+    assert epoch2.keys() == checkpoint2.keys() and all(torch.equal(epoch2[k], checkpoint2[k]) for k in checkpoint2)
+    assert not all(torch.equal(epoch2[k], final[k]) for k in final)
 
 
 def test_resumed_run_ends_with_the_same_weights(tmp_path, crops):

@@ -11,7 +11,8 @@ epoch (`sharding.shard_indices`); gradients are averaged over processes before e
 
 A checkpoint is written after every epoch (all state, each rank's image pool); restarting the same
 command resumes from the newest one and, with a fixed seed on CPU in fp32, ends with the same
-weights as a run that was never interrupted.
+weights as a run that was never interrupted. `save_generator_every: k` also keeps G_A of every k-th
+epoch and of the last one (`generators/`), for the FID-vs-epoch curve (paper 000, figure 6).
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ class CycleGANSettings:
     amp: str
     channels_last: bool
     sample_count: int
+    save_generator_every: int
 
     @property
     def epochs(self) -> int:
@@ -119,6 +121,14 @@ class RunPaths:
     def model_card(self) -> Path:
         return self.root / "model.json"
 
+    @property
+    def generator_snapshots(self) -> Path:
+        return self.root / "generators"
+
+    def generator_snapshot(self, epoch: int) -> Path:
+        """G_A (CG -> real) after `epoch` epochs, in the format of `G_cg2real.pt`."""
+        return self.generator_snapshots / f"G_cg2real_epoch_{epoch:04d}.pt"
+
     def checkpoint(self, epoch: int) -> Path:
         return self.checkpoints / f"epoch_{epoch:04d}.pt"
 
@@ -130,6 +140,11 @@ def set_requires_grad(models: list[torch.nn.Module], flag: bool) -> None:
     for model in models:
         for parameter in model.parameters():
             parameter.requires_grad_(flag)
+
+
+def generator_snapshot_due(epoch: int, every: int, epochs: int) -> bool:
+    """Every `every`-th epoch and the last one (so the curve ends at the final generator); 0: never."""
+    return every > 0 and (epoch % every == 0 or epoch == epochs)
 
 
 def atomic_save(obj: object, path: Path) -> None:
@@ -305,6 +320,7 @@ class CycleGANTrainer:
             self.metrics.append(row)
             if self.dist.is_main:
                 log.info("epoch %d: %s", epoch + 1, ", ".join(f"{k} {v:.4g}" for k, v in row.items() if k != "epoch"))
+                self.write_generator_snapshot(epoch + 1)
             self.save_checkpoint(epoch + 1)
             if self.dist.is_main:
                 self.write_samples(epoch + 1)
@@ -395,6 +411,13 @@ class CycleGANTrainer:
         self.paths.samples.mkdir(parents=True, exist_ok=True)
         grid = cv2.cvtColor(np.concatenate(rows, axis=0), cv2.COLOR_RGB2BGR)
         cv2.imwrite(str(self.paths.samples / f"epoch_{epoch:04d}.png"), grid)
+
+    def write_generator_snapshot(self, epoch: int) -> None:
+        """G_A of this epoch when due. Written before the epoch's checkpoint: a kill in between reruns
+        the epoch (resume starts after the newest checkpoint), which rewrites the same snapshot."""
+        if generator_snapshot_due(epoch, self.settings.save_generator_every, self.settings.epochs):
+            self.paths.generator_snapshots.mkdir(parents=True, exist_ok=True)
+            atomic_save(self.models["G_A"].state_dict(), self.paths.generator_snapshot(epoch))
 
     def write_metrics(self) -> None:
         with self.paths.metrics.open("w", newline="") as handle:

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from cg2real.compact.generator import load_compact_generator
 from cg2real.cyclegan.data import read_rgb, to_image, to_tensor
 from cg2real.cyclegan.networks import define_generator
 from cg2real.data.export import write_data_yaml
@@ -36,6 +37,8 @@ def load_generator(weights: Path, model_card: Path, device: torch.device) -> tor
         if not path.is_file():
             raise DataError(f"generator file not found: {path} (train the CycleGAN run first)")
     card = json.loads(model_card.read_text())
+    if "compact" in card:  # a pruned generator (cg2real.compact): its card holds the per-layer widths
+        return load_compact_generator(weights, model_card, device)
     generator = define_generator(card["generator"], card["ngf"])
     state = torch.load(weights, map_location="cpu", weights_only=True)
     try:

@@ -1,0 +1,121 @@
+"""The training set of one Table 2 condition: a sample of real frames plus, optionally, CG frames.
+
+A condition's folder holds `train/` and `val/` as ultralytics YOLO folders of relative symlinks
+(no image is copied; ultralytics finds each label by swapping `/images/` for `/labels/` in the link's
+path, so labels are linked beside the images), a `data.yaml`, and `selection.json`, the record of
+which frames were drawn. Drawing is a seeded sample of the sorted file names, so raw CG (row b) and
+its CycleGAN translations (rows c-g) use the very same CG frames: the translation keeps names.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from cg2real.data.export import PERSON_CLASS
+from cg2real.errors import DataError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+ALL = "all"
+
+
+@dataclass(frozen=True)
+class FrameSource:
+    """One YOLO folder to draw frames from: `count` frames (or 'all'), names prefixed by `prefix`."""
+
+    folder: Path
+    count: int | str
+    prefix: str
+
+
+def list_images(folder: Path) -> list[str]:
+    """Image file names of a YOLO folder (`folder/images`), sorted."""
+    images = folder / "images"
+    if not images.is_dir():
+        raise DataError(f"{images} is not a folder: expected a YOLO data set (images/ and labels/)")
+    return sorted(p.name for p in images.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def parse_count(text: str) -> int | str:
+    """A frame count from the command line: a positive integer or 'all'."""
+    if text == ALL:
+        return ALL
+    try:
+        count = int(text)
+    except ValueError as err:
+        raise DataError(f"a frame count must be a positive integer or '{ALL}', got {text!r}") from err
+    if count < 1:
+        raise DataError(f"a frame count must be a positive integer or '{ALL}', got {text!r}")
+    return count
+
+
+def sample_names(names: list[str], count: int | str, seed: int, what: str) -> list[str]:
+    """`count` names drawn without replacement by a seeded generator, in sorted order."""
+    if count == ALL:
+        return list(names)
+    if count > len(names):
+        raise DataError(
+            f"{what}: {count} frames asked for but only {len(names)} are available "
+            f"(lower the count in the condition, or use '{ALL}')"
+        )
+    return sorted(random.Random(seed).sample(names, count))
+
+
+def link_relative(target: Path, link: Path) -> None:
+    """A symlink at `link` to `target`, relative, so the results folder can be moved as a whole."""
+    link.unlink(missing_ok=True)
+    link.symlink_to(os.path.relpath(target.resolve(), link.parent.resolve()))
+
+
+def link_frames(source: Path, names: list[str], prefix: str, out: Path) -> list[str]:
+    """Link frames and their label files from a YOLO folder into `out`; returns the new names."""
+    (out / "images").mkdir(parents=True, exist_ok=True)
+    (out / "labels").mkdir(parents=True, exist_ok=True)
+    linked = []
+    for name in names:
+        label = source / "labels" / (Path(name).stem + ".txt")
+        if not label.is_file():
+            raise DataError(f"{label} is missing: every image of {source} needs a label file (may be empty)")
+        new_name = prefix + name
+        link_relative(source / "images" / name, out / "images" / new_name)
+        link_relative(label, out / "labels" / (Path(new_name).stem + ".txt"))
+        linked.append(new_name)
+    return linked
+
+
+def check_disjoint(train_sources: list[FrameSource], selected: list[list[str]], val: Path, val_names: list[str]) -> None:
+    """No validation frame may also be a training frame, by file or by name."""
+    val_files = {(val / "images" / n).resolve() for n in val_names}
+    for source, names in zip(train_sources, selected):
+        shared = [n for n in names if (source.folder / "images" / n).resolve() in val_files or n in val_names]
+        if shared:
+            raise DataError(f"{len(shared)} frame(s) of {source.folder} are also in the validation set {val}, "
+                            f"e.g. {shared[0]}: train and validation must not overlap")
+
+
+def assemble_condition_set(sources: list[FrameSource], val: Path, seed: int, out: Path) -> dict:
+    """Write the condition's YOLO folders, `data.yaml` and `selection.json`; returns the selection."""
+    selected = [sample_names(list_images(s.folder), s.count, seed, str(s.folder)) for s in sources]
+    val_names = list_images(val)
+    check_disjoint(sources, selected, val, val_names)
+    train_names = []
+    for source, names in zip(sources, selected):
+        train_names += link_frames(source.folder, names, source.prefix, out / "train")
+    link_frames(val, val_names, "", out / "val")
+    data = {"path": str(out.resolve()), "train": "train/images", "val": "val/images", "names": {PERSON_CLASS: "person"}}
+    (out / "data.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    selection = {
+        "seed": seed,
+        "sources": [{"folder": str(s.folder), "prefix": s.prefix, "count": len(n), "frames": n}
+                    for s, n in zip(sources, selected)],
+        "train_frames": len(train_names),
+        "val_folder": str(val),
+        "val_frames": len(val_names),
+    }
+    (out / "selection.json").write_text(json.dumps(selection, indent=1))
+    return selection

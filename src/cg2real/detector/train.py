@@ -1,0 +1,168 @@
+"""Fine-tune a one-class YOLOv3 person detector with ultralytics, as the paper's Table 2 runs did.
+
+Three things differ from calling `YOLO(...).train()` with defaults, each on purpose:
+- The learning rate is the configured one. ultralytics' `optimizer: auto` picks its own optimiser and
+  rate and ignores `lr0`, and it accumulates gradients up to a nominal batch `nbs` (64) and rescales
+  weight decay by it. Here the optimiser is explicit and `nbs` equals the real batch, so one step is
+  one batch and `lr0` is the rate used. With `lr_scaling: linear` the rate follows paper 004's rule
+  lr = k x n x eta, where k x n is the total batch over all devices.
+- Length is the paper's: iterations at a batch size, turned into epochs of the condition's data set.
+- The kept checkpoint is the one with the best validation mAP@0.5 (the paper's choice); ultralytics'
+  own `best.pt` follows its fitness, mAP@0.5:0.95.
+A killed run resumes from ultralytics' `last.pt` when rerun.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import yaml
+
+from cg2real.detector.offline import configure_ultralytics_offline
+from cg2real.detector.records import BEST_MAP50, BEST_MAP50_RECORD
+from cg2real.errors import DataError
+
+log = logging.getLogger(__name__)
+
+ULTRALYTICS_RUN = "ultralytics"
+
+
+@dataclass(frozen=True)
+class DetectorTrainSettings:
+    """Detector training hyperparameters (config section detector.train)."""
+
+    model: str
+    width_multiple: float | None
+    weights: str | None
+    imgsz: int
+    batch: int
+    iterations: int
+    optimizer: str
+    lr0: float
+    lr_scaling: str
+    lr_per_image: float
+    lrf: float
+    momentum: float
+    weight_decay: float
+    warmup_epochs: float
+    mosaic: float
+    workers: int
+    seed: int
+    amp: bool
+
+
+def epochs_for_iterations(iterations: int, batch: int, train_frames: int) -> int:
+    """Epochs that make `iterations` steps of `batch` frames: the paper counts iterations, ultralytics epochs."""
+    if train_frames < 1:
+        raise DataError("the condition's training set is empty")
+    return max(1, math.ceil(iterations * batch / train_frames))
+
+
+def learning_rate(settings: DetectorTrainSettings) -> float:
+    """lr0 as configured, or paper 004's linear rule: total batch x learning rate per image."""
+    if settings.lr_scaling == "linear":
+        return settings.batch * settings.lr_per_image
+    return settings.lr0
+
+
+def write_model_yaml(settings: DetectorTrainSettings, out: Path) -> Path:
+    """The model definition with one class (and the configured width), as a yaml file ultralytics builds from."""
+    from ultralytics.nn.tasks import yaml_model_load
+
+    definition = {k: v for k, v in yaml_model_load(settings.model).items() if k not in ("scale", "yaml_file")}
+    definition["nc"] = 1
+    if settings.width_multiple is not None:
+        definition["width_multiple"] = settings.width_multiple
+    path = out / "model.yaml"
+    path.write_text(yaml.safe_dump(definition, sort_keys=False))
+    return path
+
+
+def train_arguments(settings: DetectorTrainSettings, data_yaml: Path, epochs: int, device: str | None, out: Path) -> dict:
+    """The keyword arguments of ultralytics' `train()` for one condition."""
+    return {
+        "data": str(data_yaml),
+        "epochs": epochs,
+        "imgsz": settings.imgsz,
+        "batch": settings.batch,
+        "nbs": settings.batch,  # no gradient accumulation, no weight-decay rescaling
+        "optimizer": settings.optimizer,
+        "lr0": learning_rate(settings),
+        "lrf": settings.lrf,
+        "momentum": settings.momentum,
+        "weight_decay": settings.weight_decay,
+        "warmup_epochs": settings.warmup_epochs,
+        "mosaic": settings.mosaic,
+        "close_mosaic": min(10, epochs // 4),
+        "workers": settings.workers,
+        "seed": settings.seed,
+        "deterministic": True,
+        "amp": settings.amp,
+        "device": device,
+        "pretrained": settings.weights or False,
+        "single_cls": True,
+        "plots": False,
+        "val": True,
+        "project": str(out.resolve()),
+        "name": ULTRALYTICS_RUN,
+        "exist_ok": True,
+        "verbose": False,
+    }
+
+
+def resumable(last: Path) -> bool:
+    """Whether ultralytics' `last.pt` is an unfinished run (finished ones have their optimiser stripped)."""
+    import torch
+
+    checkpoint = torch.load(last, map_location="cpu", weights_only=False)
+    return checkpoint.get("epoch", -1) >= 0 and checkpoint.get("optimizer") is not None
+
+
+def count_train_frames(data_yaml: Path) -> int:
+    data = yaml.safe_load(data_yaml.read_text())
+    return sum(1 for _ in (Path(data["path"]) / data["train"]).iterdir())
+
+
+def train_detector(settings: DetectorTrainSettings, data_yaml: Path, device: str | None, out: Path) -> dict:
+    """Train one condition's detector into `out`; returns (and writes) the training summary.
+
+    `out/best_map50.pt` is the reported checkpoint; ultralytics' own run lives in `out/ultralytics/`.
+    """
+    if settings.weights and not Path(settings.weights).is_file():
+        raise DataError(f"detector.train.weights = {settings.weights}: file not found; put the pretrained "
+                        "checkpoint there (the paper config: ultralytics' yolov3u.pt) or set it to null")
+    out.mkdir(parents=True, exist_ok=True)
+    configure_ultralytics_offline(out / "ultralytics_settings")
+    from ultralytics import YOLO
+
+    from ultralytics.utils.torch_utils import strip_optimizer
+
+    from cg2real.detector.trainer import BestMap50Trainer
+    epochs = epochs_for_iterations(settings.iterations, settings.batch, count_train_frames(data_yaml))
+    last = out / ULTRALYTICS_RUN / "weights" / "last.pt"
+    if last.is_file() and resumable(last):
+        log.info("resuming detector training from %s", last)
+        YOLO(str(last)).train(resume=True, trainer=BestMap50Trainer)
+    else:
+        for stale in (out / BEST_MAP50, out / BEST_MAP50_RECORD):
+            stale.unlink(missing_ok=True)
+        log.info("training %s for %d epochs (%d iterations of %d) at lr %g",
+                 settings.model, epochs, settings.iterations, settings.batch, learning_rate(settings))
+        YOLO(str(write_model_yaml(settings, out))).train(trainer=BestMap50Trainer, **train_arguments(settings, data_yaml, epochs, device, out))
+    if not (out / BEST_MAP50).is_file():
+        raise DataError(f"detector training in {out} ended without a validated checkpoint")
+    strip_optimizer(out / BEST_MAP50)  # the optimiser state is only needed to resume, from last.pt
+    summary = {
+        "epochs": epochs,
+        "lr0": learning_rate(settings),
+        "best": json.loads((out / BEST_MAP50_RECORD).read_text()),
+        "settings": asdict(settings),
+        "device": device,
+    }
+    (out / "train_summary.json").write_text(json.dumps(summary, indent=1))
+    return summary

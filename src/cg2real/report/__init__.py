@@ -1,0 +1,1 @@
+"""Reports: Table 2 rows and table, figures."""

@@ -1,0 +1,95 @@
+"""Assembly of a condition's training set: seeded draws, links, labels, no train/val overlap."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cg2real.detector.dataset import FrameSource, assemble_condition_set, parse_count, sample_names
+from cg2real.errors import DataError
+from tests.conftest import write_jpeg
+
+
+def yolo_set(root: Path, stems: list[str], suffix: str = ".jpg") -> Path:
+    """A YOLO folder whose label of frame i holds i boxes."""
+    for i, stem in enumerate(stems):
+        write_jpeg(root / "images" / f"{stem}{suffix}", 32, 24)
+        (root / "labels").mkdir(parents=True, exist_ok=True)
+        (root / "labels" / f"{stem}.txt").write_text("0 0.5 0.5 0.2 0.4\n" * i)
+    return root
+
+
+@pytest.fixture
+def sets(tmp_path: Path) -> dict[str, Path]:
+    return {
+        "real": yolo_set(tmp_path / "real", [f"r{i:02d}" for i in range(10)]),
+        "cg": yolo_set(tmp_path / "cg", [f"c{i:02d}" for i in range(8)], ".png"),
+        "translated": yolo_set(tmp_path / "translated", [f"c{i:02d}" for i in range(8)], ".png"),
+        "val": yolo_set(tmp_path / "val", [f"v{i:02d}" for i in range(4)]),
+    }
+
+
+def test_sample_is_seeded_sorted_and_bounded():
+    names = [f"n{i}" for i in range(20)]
+    first = sample_names(names, 5, seed=1, what="x")
+    assert first == sample_names(names, 5, seed=1, what="x") == sorted(first)
+    assert first != sample_names(names, 5, seed=2, what="x")
+    assert sample_names(names, "all", seed=1, what="x") == names
+    with pytest.raises(DataError, match="21 frames asked for but only 20"):
+        sample_names(names, 21, seed=1, what="x")
+
+
+@pytest.mark.parametrize("text", ["0", "-3", "many"])
+def test_bad_counts_are_refused(text):
+    with pytest.raises(DataError, match="positive integer or 'all'"):
+        parse_count(text)
+
+
+def test_condition_set_links_frames_and_labels(sets, tmp_path):
+    out = tmp_path / "cond"
+    selection = assemble_condition_set(
+        [FrameSource(sets["real"], 4, "real_"), FrameSource(sets["cg"], "all", "cg_")], sets["val"], 0, out)
+    train_images = sorted((out / "train/images").iterdir())
+    assert len(train_images) == selection["train_frames"] == 4 + 8
+    assert sum(p.name.startswith("real_") for p in train_images) == 4
+    for image in train_images:  # each link reaches its source image, with the label of that frame
+        source = image.resolve()
+        assert source.parent.parent in (sets["real"].resolve(), sets["cg"].resolve())
+        label = out / "train/labels" / (image.stem + ".txt")
+        assert label.read_text() == (source.parent.parent / "labels" / (source.stem + ".txt")).read_text()
+    assert not Path(os.readlink(train_images[0])).is_absolute()
+    assert len(list((out / "val/images").iterdir())) == 4
+    data = yaml.safe_load((out / "data.yaml").read_text())
+    assert (Path(data["path"]) / data["train"]).resolve() == (out / "train/images").resolve()
+    assert data["names"] == {0: "person"}
+    recorded = json.loads((out / "selection.json").read_text())
+    assert recorded["sources"][0]["frames"] == [p.name.removeprefix("real_") for p in train_images if p.name.startswith("real_")]
+
+
+def test_raw_and_translated_rows_draw_the_same_cg_frames(sets, tmp_path):
+    raw = assemble_condition_set([FrameSource(sets["real"], 3, "real_"), FrameSource(sets["cg"], 5, "cg_")],
+                                 sets["val"], 7, tmp_path / "b")
+    translated = assemble_condition_set([FrameSource(sets["real"], 3, "real_"), FrameSource(sets["translated"], 5, "cg_")],
+                                        sets["val"], 7, tmp_path / "c")
+    assert [s["frames"] for s in raw["sources"]] == [s["frames"] for s in translated["sources"]]
+
+
+def test_links_survive_moving_the_results_folder(sets, tmp_path):
+    assemble_condition_set([FrameSource(sets["real"], 2, "real_")], sets["val"], 0, tmp_path / "cond")
+    moved = tmp_path.rename(tmp_path.with_name(tmp_path.name + "_moved"))
+    assert all(p.exists() for p in (moved / "cond/train/images").iterdir())
+
+
+def test_frames_in_both_train_and_val_are_refused(sets, tmp_path):
+    with pytest.raises(DataError, match="also in the validation set"):
+        assemble_condition_set([FrameSource(sets["val"], "all", "real_")], sets["val"], 0, tmp_path / "cond")
+
+
+def test_a_frame_without_label_file_is_named(sets, tmp_path):
+    (sets["real"] / "labels/r03.txt").unlink()
+    with pytest.raises(DataError, match="r03.txt is missing"):
+        assemble_condition_set([FrameSource(sets["real"], "all", "real_")], sets["val"], 0, tmp_path / "cond")
