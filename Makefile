@@ -6,7 +6,7 @@ STAMP := $(VENV)/.cg2real-installed
 # `source .venv/bin/activate`.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: setup demo test lint dry-run clean-results
+.PHONY: setup demo test lint dry-run clean-results install-profile
 
 setup: $(STAMP)
 
@@ -31,6 +31,10 @@ lint: $(STAMP)
 
 dry-run: $(STAMP)
 	snakemake --dry-run
+
+# `snakemake --profile abci` looks in Snakemake's user config folder, not in profiles/: link it there.
+install-profile: $(STAMP)
+	$(PY) -m cg2real install-profile
 
 clean-results:
 	rm -rf results logs

@@ -1,10 +1,13 @@
-# Config validation, the one table of output paths, and input functions. No rules here.
+# Config validation, the one table of output paths, input functions, cluster job settings. No rules here.
 
 import json
+import os
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
+
+from cg2real.cluster.resources import RESOURCE_KEYS, abci_group, device_gpus, require_group, rule_resources
 
 
 # Defaults are not filled in: config.yaml is complete, and filling would turn an empty override
@@ -30,7 +33,11 @@ PATHS = {
     "cyclegan_generator": f"{RESULTS}/cyclegan/{{run}}/G_cg2real.pt",
     "cyclegan_metrics": f"{RESULTS}/cyclegan/{{run}}/metrics.csv",
     "cyclegan_card": f"{RESULTS}/cyclegan/{{run}}/model.json",
-    "translated": f"{RESULTS}/translate/{{run}}/yolo",
+    "compact_generator": f"{RESULTS}/compact/{{run}}/G_cg2real.pt",
+    "compact_card": f"{RESULTS}/compact/{{run}}/model.json",
+    "compact_report": f"{RESULTS}/compact/{{run}}/report.csv",
+    "compact_summary": f"{RESULTS}/compact/{{run}}/summary.json",
+    "translated": f"{RESULTS}/translate/{{run}}/{{generator}}/yolo",
     "detector_set": f"{RESULTS}/detector/{{condition}}/data",
     "detector_weights": f"{RESULTS}/detector/{{condition}}/best_map50.pt",
     "detector_summary": f"{RESULTS}/detector/{{condition}}/train_summary.json",
@@ -57,6 +64,7 @@ wildcard_constraints:
     dataset="|".join(DATASETS),
     run="|".join(CYCLEGAN_RUNS),
     condition="|".join(CONDITIONS),
+    generator="full|compact",
 
 
 def log_path(rule_name, *wildcards):
@@ -175,6 +183,31 @@ def cyclegan_outputs():
     return expand(PATHS["cyclegan_generator"], run=CYCLEGAN_RUNS) + expand(PATHS["cyclegan_metrics"], run=CYCLEGAN_RUNS)
 
 
+# conditions.<name>.cg.source -> the generator that translated the frames
+TRANSLATORS = {"cyclegan": "full", "compact": "compact"}
+
+
+def compacted_runs():
+    """CycleGAN runs whose compact generator some condition uses."""
+    return sorted({c["cg"]["run"] for c in CONDITIONS.values() if c.get("cg", {}).get("source") == "compact"})
+
+
+def translated_sets():
+    """Every translated CG set: each run's full generator, and the compact ones conditions use."""
+    return expand(PATHS["translated"], run=CYCLEGAN_RUNS, generator="full") + expand(
+        PATHS["translated"], run=compacted_runs(), generator="compact"
+    )
+
+
+def translator_inputs(wildcards):
+    """Weights and model card of the generator that translates: the run's own or its compact one."""
+    prefix = "cyclegan" if wildcards.generator == "full" else "compact"
+    return {
+        "generator": PATHS[f"{prefix}_generator"].format(run=wildcards.run),
+        "card": PATHS[f"{prefix}_card"].format(run=wildcards.run),
+    }
+
+
 def fid_weights_arg(wildcards):
     weights = config["fid"]["weights"]
     return f"--weights {weights}" if weights else ""
@@ -185,7 +218,7 @@ def condition_cg_frames(condition):
     cg = CONDITIONS[condition]["cg"]
     if cg["source"] == "raw":
         return PATHS["yolo"].format(dataset="cg")
-    return PATHS["translated"].format(run=cg["run"])
+    return PATHS["translated"].format(run=cg["run"], generator=TRANSLATORS[cg["source"]])
 
 
 def detector_set_inputs(wildcards):
@@ -215,7 +248,34 @@ def final_outputs():
     return (
         data_stage_outputs()
         + cyclegan_outputs()
-        + expand(PATHS["translated"], run=CYCLEGAN_RUNS)
+        + translated_sets()
+        + expand(PATHS["compact_summary"], run=compacted_runs())
         + expand(PATHS["table2_row"], condition=CONDITIONS)
         + [PATHS["table2_csv"], PATHS["table2_md"], PATHS["fid_plot"], PATHS["scalability_plot"], PATHS["sample_grid"]]
     )
+
+
+# Cluster jobs (profiles/abci). Every rule's resources come from job_resources; the container,
+# if configured, is used under --sdm apptainer; a cluster run without an ABCI group stops here.
+
+
+container: config["cluster"]["container"]
+
+
+def job_resources(rule_name, gpus=0):
+    """Nodes, GPUs, walltime (runtime, minutes), mem_mb and ABCI settings of the rule's jobs.
+
+    `gpus`: GPUs one job uses in all, or a function of the wildcards (a CycleGAN run's nproc);
+    nodes are whole nodes of cluster.gpus_per_node. Use as `resources: **job_resources("rule")`.
+    """
+    if callable(gpus):
+        return {
+            key: lambda wildcards, key=key: rule_resources(config["cluster"], rule_name, gpus(wildcards), os.environ)[key]
+            for key in RESOURCE_KEYS
+        }
+    return rule_resources(config["cluster"], rule_name, gpus, os.environ)
+
+
+onstart:
+    if not workflow.local_exec:
+        require_group(abci_group(config["cluster"], os.environ))

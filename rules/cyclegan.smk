@@ -18,7 +18,7 @@ rule train_cyclegan:
         settings=cyclegan_settings_json,
     threads: lambda wildcards: cyclegan_run(wildcards)["nproc"]
     resources:
-        mem_mb=lambda wildcards: 4000 * cyclegan_run(wildcards)["nproc"],
+        **job_resources("train_cyclegan", gpus=lambda wildcards: cyclegan_run(wildcards)["nproc"]),
     log:
         log_path("train_cyclegan", "{run}"),
     conda:

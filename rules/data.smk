@@ -11,6 +11,8 @@ rule make_demo_data:
     params:
         out=demo_root,
         settings=section_json("data", "demo"),
+    resources:
+        **job_resources("make_demo_data"),
     log:
         log_path("make_demo_data"),
     conda:
@@ -29,7 +31,7 @@ rule select_bdd100k:
         filter=section_json("data", "filter"),
     threads: DATA["workers"]
     resources:
-        mem_mb=4000,
+        **job_resources("select_bdd100k"),
     log:
         log_path("select_bdd100k", "{split}"),
     conda:
@@ -53,7 +55,7 @@ rule select_synthia:
         filter=section_json("data", "filter"),
     threads: DATA["workers"]
     resources:
-        mem_mb=4000,
+        **job_resources("select_synthia"),
     log:
         log_path("select_synthia"),
     conda:
@@ -73,7 +75,7 @@ rule crop_persons:
         settings=section_json("data", "crop"),
     threads: DATA["workers"]
     resources:
-        mem_mb=4000,
+        **job_resources("crop_persons"),
     log:
         log_path("crop_persons", "{dataset}"),
     conda:
@@ -92,6 +94,8 @@ rule export_detector_set:
     params:
         frames=export_frames,
         link_mode=DATA["export"]["link_mode"],
+    resources:
+        **job_resources("export_detector_set"),
     log:
         log_path("export_detector_set", "{dataset}"),
     conda:
@@ -107,6 +111,8 @@ rule summarize_data:
     output:
         summary=PATHS["summary"],
         plot=report(PATHS["box_heights"], caption="../report/box_heights.rst", category="Data"),
+    resources:
+        **job_resources("summarize_data"),
     log:
         log_path("summarize_data", "{dataset}"),
     conda:

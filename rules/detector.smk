@@ -11,6 +11,8 @@ rule detector_set:
         real_count=lambda wildcards: CONDITIONS[wildcards.condition]["real"],
         cg_args=detector_set_cg_args,
         seed=DETECTOR["sample_seed"],
+    resources:
+        **job_resources("detector_set"),
     log:
         log_path("detector_set", "{condition}"),
     conda:
@@ -33,7 +35,7 @@ rule train_detector:
         device=DETECTOR["device"],
     threads: 2
     resources:
-        mem_mb=8000,
+        **job_resources("train_detector", gpus=device_gpus(DETECTOR["device"])),
     log:
         log_path("train_detector", "{condition}"),
     conda:
@@ -55,6 +57,8 @@ rule evaluate_detector:
         imgsz=DETECTOR["train"]["imgsz"],
         device=DETECTOR["device"],
         provenance=condition_provenance_json,
+    resources:
+        **job_resources("evaluate_detector", gpus=min(1, device_gpus(DETECTOR["device"]))),
     log:
         log_path("evaluate_detector", "{condition}"),
     conda:

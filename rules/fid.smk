@@ -17,7 +17,7 @@ rule fid_curve:
         require="--require-weights" if config["fid"]["require_weights"] else "",
         device=CYCLEGAN["device"],
     resources:
-        mem_mb=6000,
+        **job_resources("fid_curve", gpus=device_gpus(CYCLEGAN["device"])),
     log:
         log_path("fid_curve", "{run}"),
     conda:
@@ -35,9 +35,11 @@ rule plot_fid:
         report(PATHS["fid_plot"], caption="../report/fid.rst", category="CycleGAN"),
     params:
         curves=lambda wildcards, input: [f"{run}={csv}" for run, csv in zip(CYCLEGAN_RUNS, input)],
+    resources:
+        **job_resources("plot_fid"),
     log:
         log_path("plot_fid"),
     conda:
-        "../envs/data.yaml"
+        "../envs/gan.yaml"
     shell:
         "python -m cg2real plot-fid --csv {params.curves} --out {output} > {log} 2>&1"

@@ -9,6 +9,8 @@ rule table2:
         markdown=report(PATHS["table2_md"], caption="../report/table2.rst", category="Table 2"),
     params:
         with_paper="--with-paper" if config["report"]["with_paper_rows"] else "",
+    resources:
+        **job_resources("table2"),
     log:
         log_path("table2"),
     conda:
@@ -26,10 +28,12 @@ rule plot_scalability:
     params:
         runs=CYCLEGAN_RUNS,
         with_paper="--with-paper" if config["report"]["with_paper_rows"] else "",
+    resources:
+        **job_resources("plot_scalability"),
     log:
         log_path("plot_scalability"),
     conda:
-        "../envs/data.yaml"
+        "../envs/gan.yaml"
     shell:
         "python -m cg2real plot-scalability --runs {params.runs} --metrics {input} --out {output}"
         " {params.with_paper} > {log} 2>&1"
@@ -39,15 +43,17 @@ rule sample_grid:
     input:
         real=PATHS["yolo"].format(dataset="real_val"),
         cg=PATHS["yolo"].format(dataset="cg"),
-        translated=expand(PATHS["translated"], run=CYCLEGAN_RUNS),
+        translated=expand(PATHS["translated"], run=CYCLEGAN_RUNS, generator="full"),
     output:
         report(PATHS["sample_grid"], caption="../report/samples.rst", category="CycleGAN"),
     params:
         runs=CYCLEGAN_RUNS,
+    resources:
+        **job_resources("sample_grid"),
     log:
         log_path("sample_grid"),
     conda:
-        "../envs/data.yaml"
+        "../envs/gan.yaml"
     shell:
         "python -m cg2real sample-grid --real {input.real} --cg {input.cg} --runs {params.runs}"
         " --translated {input.translated} --out {output} > {log} 2>&1"

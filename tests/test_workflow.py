@@ -30,6 +30,7 @@ TINY_CONDITIONS = {
     "a": {"real": 4},
     "b": {"real": 4, "cg": {"source": "raw", "count": "all"}},
     "c": {"real": 4, "cg": {"source": "cyclegan", "run": "demo", "count": "all"}},
+    "c_compact": {"real": 4, "cg": {"source": "compact", "run": "demo", "count": "all"}},
 }
 
 pytestmark = pytest.mark.workflow
@@ -46,6 +47,7 @@ def make_workflow(tmp_path: Path, **data_overrides) -> Path:
     config["cyclegan"]["defaults"].update(TINY_CYCLEGAN)
     config["detector"]["train"].update(TINY_DETECTOR)
     config["conditions"] = TINY_CONDITIONS
+    config["compact"]["threshold"] = 2.0  # every filter is a candidate: a 2-epoch tiny run has no small scales yet
     for key, value in data_overrides.items():
         config["data"][key] = value if not isinstance(value, dict) else {**config["data"][key], **value}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
@@ -106,7 +108,7 @@ def test_whole_workflow_through_distributed_cyclegan(tmp_path):
     assert "torch.distributed.run --nproc_per_node=2" in log
     assert (run / "G_cg2real.pt").stat().st_size > 0 and (run / "samples/epoch_0002.png").exists()
     # translated CG detector set: same file names, sizes and labels as the CG set
-    source, translated = workdir / "results/data/yolo/cg", workdir / "results/translate/demo/yolo"
+    source, translated = workdir / "results/data/yolo/cg", workdir / "results/translate/demo/full/yolo"
     names = sorted(p.name for p in (source / "images").iterdir())
     assert names and sorted(p.name for p in (translated / "images").iterdir()) == names
     assert cv2.imread(str(translated / "images" / names[0])).shape == cv2.imread(str(source / "images" / names[0])).shape
@@ -121,6 +123,11 @@ def test_whole_workflow_through_distributed_cyclegan(tmp_path):
     assert rows["a"]["train_frames"] == 4 and rows["b"]["train_frames"] == rows["c"]["train_frames"] > 4
     selections = [json.loads((workdir / f"results/detector/{c}/data/selection.json").read_text()) for c in "bc"]
     assert selections[0]["sources"][1]["frames"] == selections[1]["sources"][1]["frames"]  # the same CG frames
+    compact = json.loads((workdir / "results/compact/demo/summary.json").read_text())
+    assert compact["final"]["macs"] < compact["original"]["macs"], compact
+    assert sorted(p.name for p in (workdir / "results/translate/demo/compact/yolo/images").iterdir()) == names
+    fid = pd.read_csv(workdir / "results/fid/demo.csv")
+    assert fid["epoch"].tolist() == [1, 2, 2] and fid["status"].str.startswith("not computed").all()
     table = (workdir / "results/table2.md").read_text()
     assert all(f"| ours | {c} |" in table for c in TINY_CONDITIONS)
     again = snakemake(workdir, "--dry-run")

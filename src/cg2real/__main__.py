@@ -99,6 +99,16 @@ def _fid(args: argparse.Namespace) -> None:
                     pick_device(args.device, 0), args.require_weights)
 
 
+def _inception_score(args: argparse.Namespace) -> None:
+    from cg2real.cyclegan.distributed import pick_device
+    from cg2real.translate.inception import default_weights_path
+    from cg2real.translate.inception_score import write_inception_score
+
+    weights = args.weights or default_weights_path()
+    write_inception_score(args.run_dir, args.cg_crops, weights, args.out, args.batch_size,
+                          pick_device(args.device, 0), args.splits, args.require_weights)
+
+
 def _named_csv(text: str) -> tuple[str, Path]:
     name, separator, path = text.partition("=")
     if not (name and separator and path):
@@ -156,6 +166,12 @@ def _table2(args: argparse.Namespace) -> None:
     write_table2(args.rows, args.csv, args.markdown, args.with_paper)
 
 
+def _augment_study(args: argparse.Namespace) -> None:
+    from cg2real.report.augment_study import study_runs_from_json, write_augment_study
+
+    write_augment_study(study_runs_from_json(args.manifest), args.out)
+
+
 def _plot_scalability(args: argparse.Namespace) -> None:
     from cg2real.report.figures import plot_scalability
 
@@ -175,6 +191,26 @@ def _launch(args: argparse.Namespace) -> None:
     code = launch(args.backend, args.nproc, args.hosts, args.controller, program)
     if code:
         raise SystemExit(code)
+
+
+def _cluster_submit(args: argparse.Namespace) -> None:
+    from cg2real.cluster.submit import submit
+
+    print(submit(args.jobscript))
+
+
+def _cluster_status(args: argparse.Namespace) -> None:
+    from cg2real.cluster.status import job_status
+
+    print(job_status(args.jobid))
+
+
+def _install_profile(args: argparse.Namespace) -> None:
+    import os
+
+    from cg2real.cluster.profile import install_profile
+
+    print(install_profile(args.source, args.name, os.environ))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -255,6 +291,20 @@ def build_parser() -> argparse.ArgumentParser:
     fid.add_argument("--require-weights", action="store_true",
                      help="a missing weights file is an error (else the CSV marks FID as not computed)")
 
+    score = add("inception-score", _inception_score,
+                "Inception Score of the CG crops translated by a run's final generator (JSON; paper 002's metric)")
+    score.add_argument("--run-dir", type=Path, required=True, help="CycleGAN run folder (G_cg2real.pt, model.json)")
+    score.add_argument("--cg-crops", type=Path, required=True, help="CG crop folder (domain A), translated")
+    score.add_argument("--weights", type=Path, default=None,
+                       help="pytorch-fid Inception weights, as for `fid` "
+                            "(default: $TORCH_HOME/hub/checkpoints/pt_inception-2015-12-05-6726825d.pth)")
+    score.add_argument("--batch-size", type=int, default=16)
+    score.add_argument("--splits", type=int, default=10, help="parts the score is averaged over (fewer if small)")
+    score.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    score.add_argument("--out", type=Path, required=True, help="JSON: is_mean, is_std, status, ...")
+    score.add_argument("--require-weights", action="store_true",
+                       help="a missing weights file is an error (else the JSON marks IS as not computed)")
+
     plot_fid = add("plot-fid", _plot_fid, "plot FID vs epoch, one line per run (paper 000, figure 6)")
     plot_fid.add_argument("--csv", type=_named_csv, nargs="+", required=True, metavar="RUN=CSV",
                           help="a run's name and its FID CSV (from `fid`), one per run")
@@ -301,6 +351,13 @@ def build_parser() -> argparse.ArgumentParser:
     table.add_argument("--markdown", type=Path, required=True)
     table.add_argument("--with-paper", action="store_true", help="add the paper's rows a-g beside ours")
 
+    study = add("augment-study", _augment_study,
+                "table of CycleGAN runs by augmentation: final FID, IS, detector mAP@0.5 (papers 003, 002)")
+    study.add_argument("--manifest", required=True,
+                       help='JSON list, one entry per run in table order: {"run": NAME, "fid": CSV, "is": JSON, '
+                            '"settings": {the run\'s CycleGAN settings}, "row": Table 2 row JSON or null}')
+    study.add_argument("--out", type=Path, required=True, help="Markdown (augment_study.md)")
+
     scal = add("plot-scalability", _plot_scalability, "CycleGAN throughput against process count (figure 4)")
     scal.add_argument("--runs", nargs="+", required=True, help="run names")
     scal.add_argument("--metrics", type=Path, nargs="+", required=True, help="their metrics.csv, same order")
@@ -321,6 +378,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--hosts", default=None, help="host1,host2 (default: $PBS_NODEFILE, $SGE_JOB_HOSTLIST, localhost)")
     run.add_argument("--controller", choices=("gloo", "mpi"), default="gloo", help="horovod's controller")
     run.add_argument("program", nargs=argparse.REMAINDER, help="-- <subcommand and its arguments>")
+
+    # the ABCI profile's commands (profiles/abci/config.yaml) and its installation
+    cluster_submit = add("cluster-submit", _cluster_submit, "qsub a Snakemake jobscript with its rule's resources; print the job id")
+    cluster_submit.add_argument("jobscript", type=Path)
+    cluster_status = add("cluster-status", _cluster_status, "print running, success or failed for a job id from cluster-submit")
+    cluster_status.add_argument("jobid")
+    profile = add("install-profile", _install_profile,
+                  "link the ABCI profile into Snakemake's user config folder, so `--profile abci` finds it")
+    profile.add_argument("--source", type=Path, default=Path("profiles/abci"), help="the profile folder")
+    profile.add_argument("--name", default="abci", help="profile name to install as")
     return parser
 
 

@@ -12,6 +12,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import functools
+from dataclasses import replace
+
 import torch
 
 from cg2real.cyclegan import train as train_module
@@ -23,7 +26,8 @@ TINY = CycleGANSettings(
     batch_size=1, n_epochs=1, n_epochs_decay=1, lr=2e-4, beta1=0.5, beta2=0.999, lambda_cycle=10.0,
     lambda_identity=0.5, pool_size=2, scale=1.0, lr_scaling="none", warmup_epochs=0.0, simulate_processes=1,
     seed=0, keep_checkpoints=2, num_workers=0, amp="none", channels_last=False, sample_count=2,
-    save_generator_every=0,
+    save_generator_every=0, compile=False, diffaug_policy="", diffaug_shared=False, lambda_bcr=0.0, bcr_policy="",
+    classic_policies=(), classic_contrast=1.5,
 )
 CPU = Distributed(torch.device("cpu"))
 
@@ -81,8 +85,13 @@ def test_generator_snapshots_are_g_a_of_their_epoch(tmp_path, crops):
     assert not all(torch.equal(epoch2[k], final[k]) for k in final)
 
 
-def test_resumed_run_ends_with_the_same_weights(tmp_path, crops):
-    settings = replace(TINY, n_epochs=2, n_epochs_decay=1)
+AUGMENTED = {"diffaug_policy": "translation,cutout", "lambda_bcr": 10.0, "bcr_policy": "zoom_out",
+             "classic_policies": ("negative",)}
+
+
+@pytest.mark.parametrize("augmentation", [{}, AUGMENTED], ids=["reference", "augmented"])
+def test_resumed_run_ends_with_the_same_weights(tmp_path, crops, augmentation):
+    settings = replace(TINY, n_epochs=2, n_epochs_decay=1, **augmentation)
     whole = CycleGANTrainer(settings, CPU, *crops, tmp_path / "whole")
     whole.fit()
 
@@ -184,3 +193,48 @@ def test_two_processes_equal_one_process_accumulating_both_samples(tmp_path, cro
         compared += int(informative.sum())
     assert compared > 0.9 * sum(v.numel() for v in expected.values())
     assert all(not torch.equal(before[k], expected[k]) for k in expected if "weight" in k)  # the step moved them
+
+
+def test_compiled_forward_passes_train_like_eager_ones(tmp_path, crops, monkeypatch):
+    """torch.compile changes how the forward runs, not what a step computes or what is saved.
+
+    Dynamo traces the networks for real; the traced graphs run eagerly, because inductor's C++
+    compilation takes minutes on a small CPU and its numerics are torch's to test, not ours.
+    """
+    monkeypatch.setattr(torch, "compile", functools.partial(torch.compile, backend="eager"))
+    settings = replace(TINY, ngf=2, ndf=2, n_epochs=1, n_epochs_decay=0)
+    eager = CycleGANTrainer(settings, CPU, *crops, tmp_path / "eager")
+    compiled = CycleGANTrainer(replace(settings, compile=True), CPU, *crops, tmp_path / "compiled")
+    assert compiled.forward["G_A"] is not compiled.models["G_A"]
+    batch = [(torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(i)) * 2 - 1,) * 2 for i in range(2)]
+    for trainer in (eager, compiled):
+        trainer.losses = trainer.train_step(batch)
+    for name in eager.losses:
+        assert float(compiled.losses[name]) == pytest.approx(float(eager.losses[name]), rel=1e-4, abs=1e-6), name
+    for name, model in eager.models.items():
+        state = compiled.models[name].state_dict()
+        assert set(state) == set(model.state_dict())  # no '_orig_mod.' prefixes in checkpoints
+        for key, value in model.state_dict().items():
+            torch.testing.assert_close(state[key], value, rtol=1e-4, atol=1e-5)
+
+
+def test_augmentation_and_bcr_change_only_the_adversarial_terms(tmp_path, crops):
+    """DiffAugment + bCR on: the same first step (same initial weights and inputs) gives other G
+    and D losses but the very same cycle and identity losses, which never see a discriminator."""
+    augmented = replace(TINY, diffaug_policy="color,translation,cutout", diffaug_shared=True, lambda_bcr=10.0,
+                        bcr_policy="translation", classic_policies=("hflip",))
+    batch = [tuple(torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(i)) * 2 - 1 for i in (1, 2))]
+    off = CycleGANTrainer(TINY, CPU, *crops, tmp_path / "off").train_step(batch)
+    trainer = CycleGANTrainer(augmented, CPU, *crops, tmp_path / "on")
+    on = trainer.train_step(batch)
+    assert all(torch.isfinite(torch.as_tensor(value)) for value in on.values())
+    for name in ("G_A", "G_B", "D_A", "D_B"):
+        assert float(on[name]) != pytest.approx(float(off[name]), rel=1e-6), name
+    for name in ("cycle_A", "cycle_B", "idt_A", "idt_B"):
+        assert float(on[name]) == pytest.approx(float(off[name]), rel=1e-6), name
+    assert trainer._loader(0).dataset.settings.classic_policies == ("hflip",)  # the crops get paper 002's policy
+
+
+def test_bcr_without_its_transform_is_refused(tmp_path, crops):
+    with pytest.raises(train_module.DataError, match="lambda_bcr > 0 needs a bcr_policy"):
+        CycleGANTrainer(replace(TINY, lambda_bcr=10.0), CPU, *crops, tmp_path / "run")

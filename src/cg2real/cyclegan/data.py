@@ -1,8 +1,9 @@
 """Unpaired crop pairs for CycleGAN training, with the reference's jitter, reproducible by index.
 
-Every random choice of a sample (partner image in the other domain, crop offset, flip) is drawn
-from `default_rng([seed, epoch, rank, position])`, not from loader-worker state, so a run gives
-the same batches with any number of loader workers and after a resume.
+Every random choice of a sample (partner image in the other domain, crop offset, flip, classic
+policy of paper 002) is drawn from `default_rng([seed, epoch, rank, position])`, not from
+loader-worker state, so a run gives the same batches with any number of loader workers and after
+a resume.
 """
 
 from __future__ import annotations
@@ -15,16 +16,20 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from cg2real.cyclegan.classic import classic_augment
 from cg2real.errors import DataError
 
 
 @dataclass(frozen=True)
 class JitterSettings:
-    """Reference jitter: resize to `load_size`, random `crop_size` crop, optional horizontal flip."""
+    """Reference jitter: resize to `load_size`, random `crop_size` crop, optional horizontal flip;
+    then paper 002's classic policies (`cyclegan.classic`), none by default (the reference)."""
 
     load_size: int
     crop_size: int
     flip: bool
+    classic_policies: tuple[str, ...] = ()
+    classic_contrast: float = 1.0
 
 
 def list_crops(folder: Path) -> list[Path]:
@@ -60,7 +65,7 @@ def jitter(image: np.ndarray, settings: JitterSettings, rng: np.random.Generator
     image = image[top : top + settings.crop_size, left : left + settings.crop_size]
     if settings.flip and rng.random() < 0.5:
         image = image[:, ::-1]
-    return image
+    return classic_augment(image, settings.classic_policies, settings.classic_contrast, rng)
 
 
 class UnpairedCrops(Dataset):

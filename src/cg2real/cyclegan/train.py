@@ -13,6 +13,11 @@ A checkpoint is written after every epoch (all state, each rank's image pool); r
 command resumes from the newest one and, with a fixed seed on CPU in fp32, ends with the same
 weights as a run that was never interrupted. `save_generator_every: k` also keeps G_A of every k-th
 epoch and of the last one (`generators/`), for the FID-vs-epoch curve (paper 000, figure 6).
+
+Augmentation (all off by default, i.e. the reference): `diffaug_policy` transforms real and fake
+images before every discriminator call, in D's loss and in G's adversarial loss (paper 003,
+`augment`); `lambda_bcr` adds bCR's consistency term to D's loss (the D_A/D_B columns include it);
+`classic_policies` are paper 002's data-set augmentations of the crops (`classic`).
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from cg2real.cyclegan.augment import DiffAugment, consistency_loss, parse_policy
 from cg2real.cyclegan.data import JitterSettings, UnpairedCrops, list_crops, read_rgb, to_image, to_tensor
 from cg2real.cyclegan.distributed import Distributed
 from cg2real.cyclegan.losses import cycle_loss, identity_loss, lsgan_loss
@@ -85,6 +91,13 @@ class CycleGANSettings:
     channels_last: bool
     sample_count: int
     save_generator_every: int
+    compile: bool
+    diffaug_policy: str
+    diffaug_shared: bool
+    lambda_bcr: float
+    bcr_policy: str
+    classic_policies: tuple[str, ...]
+    classic_contrast: float
 
     @property
     def epochs(self) -> int:
@@ -147,6 +160,12 @@ def generator_snapshot_due(epoch: int, every: int, epochs: int) -> bool:
     return every > 0 and (epoch % every == 0 or epoch == epochs)
 
 
+def augment_seed(seed: int, epoch: int, rank: int) -> int:
+    """Seed of the augmentation draws of one epoch on one rank: fixed by (seed, epoch, rank), so a
+    resumed run (which restarts at an epoch boundary) draws what an uninterrupted one would."""
+    return int(np.random.SeedSequence([seed, epoch, rank]).generate_state(1)[0])
+
+
 def atomic_save(obj: object, path: Path) -> None:
     """torch.save to a temporary name, then rename: a kill never leaves a half-written checkpoint."""
     tmp = path.with_name(path.name + ".tmp")
@@ -165,7 +184,13 @@ class CycleGANTrainer:
             raise DataError("amp: fp16 is not supported with the horovod backend; use bf16 (no scaler needed)")
         self.settings, self.dist, self.paths = settings, dist, RunPaths(out_dir)
         self.files_a, self.files_b = list_crops(crops_a), list_crops(crops_b)
-        self.jitter = JitterSettings(settings.load_size, settings.crop_size, settings.flip)
+        self.jitter = JitterSettings(settings.load_size, settings.crop_size, settings.flip,
+                                     settings.classic_policies, settings.classic_contrast)
+        self.augment_rng = torch.Generator().manual_seed(augment_seed(settings.seed, 0, dist.rank))
+        self.diffaug = DiffAugment(parse_policy(settings.diffaug_policy), self.augment_rng)
+        self.bcr_transform = DiffAugment(parse_policy(settings.bcr_policy), self.augment_rng)
+        if settings.lambda_bcr > 0 and not self.bcr_transform.policy:
+            raise DataError("lambda_bcr > 0 needs a bcr_policy (the transform T of bCR), e.g. 'translation'")
         torch.manual_seed(settings.seed)  # same initial weights on every rank, and broadcast anyway
         device = dist.device
         memory_format = torch.channels_last if settings.channels_last else torch.contiguous_format
@@ -178,6 +203,9 @@ class CycleGANTrainer:
         for model in self.models.values():
             model.to(device=device, memory_format=memory_format)
         dist.broadcast_state(self.models.values())
+        # forward passes go through torch.compile'd wrappers when asked; parameters, state dicts and
+        # optimisers stay on the plain modules, so checkpoints are the same either way
+        self.forward = {name: torch.compile(model) if settings.compile else model for name, model in self.models.items()}
         generators = itertools.chain(self.models["G_A"].parameters(), self.models["G_B"].parameters())
         discriminators = itertools.chain(self.models["D_A"].parameters(), self.models["D_B"].parameters())
         # fused Adam on CUDA: one kernel for all parameters instead of a launch per tensor
@@ -214,13 +242,13 @@ class CycleGANTrainer:
         return torch.autocast(self.dist.device.type, dtype=AMP_DTYPES[self.settings.amp])
 
     def _generator_losses(self, real_a: torch.Tensor, real_b: torch.Tensor) -> tuple[dict, torch.Tensor, torch.Tensor]:
-        m, s = self.models, self.settings
+        m, s = self.forward, self.settings
         with self._autocast():
             fake_b, fake_a = m["G_A"](real_a), m["G_B"](real_b)
             rec_a, rec_b = m["G_B"](fake_b), m["G_A"](fake_a)
             losses = {
-                "G_A": lsgan_loss(m["D_A"](fake_b), True),
-                "G_B": lsgan_loss(m["D_B"](fake_a), True),
+                "G_A": lsgan_loss(m["D_A"](self.diffaug(fake_b)), True),
+                "G_B": lsgan_loss(m["D_B"](self.diffaug(fake_a)), True),
                 "cycle_A": cycle_loss(rec_a, real_a) * s.lambda_cycle,
                 "cycle_B": cycle_loss(rec_b, real_b) * s.lambda_cycle,
             }
@@ -231,9 +259,17 @@ class CycleGANTrainer:
         return losses, fake_a.detach(), fake_b.detach()
 
     def _discriminator_loss(self, name: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        """Halved LSGAN loss on the (augmented) batches, plus lambda_bcr x bCR's term for each."""
+        s = self.settings
         with self._autocast():
-            model = self.models[name]
-            return (lsgan_loss(model(real), True) + lsgan_loss(model(fake), False)) * 0.5
+            model = self.forward[name]
+            real, fake = self.diffaug.pair(real, fake, s.diffaug_shared)
+            real_scores, fake_scores = model(real), model(fake)
+            loss = (lsgan_loss(real_scores, True) + lsgan_loss(fake_scores, False)) * 0.5
+            if s.lambda_bcr > 0:
+                loss = loss + s.lambda_bcr * (consistency_loss(model, real, real_scores, self.bcr_transform)
+                                              + consistency_loss(model, fake, fake_scores, self.bcr_transform))
+            return loss
 
     def train_step(self, micro_batches: list[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, float]:
         """One optimiser step of G then D over `micro_batches` (k > 1 when simulating k processes)."""
@@ -280,6 +316,7 @@ class CycleGANTrainer:
 
     def train_epoch(self, epoch: int) -> dict[str, float]:
         loader = self._loader(epoch)
+        self.augment_rng.manual_seed(augment_seed(self.settings.seed, epoch, self.dist.rank))
         k = self.settings.simulate_processes
         steps = len(loader) // k
         if steps == 0:

@@ -71,7 +71,7 @@ def _read(files: Iterable[Path]) -> Iterator[np.ndarray]:
     return (read_rgb(path) for path in files)
 
 
-def _translated(
+def translated_crops(
     generator: torch.nn.Module, files: list[Path], batch_size: int, device: torch.device
 ) -> Iterator[np.ndarray]:
     """CG crops through the generator, batch by batch, so a large set never sits in memory at once."""
@@ -98,7 +98,7 @@ def fid_curve_rows(
     rows = []
     for epoch, weights in run_generators(run_dir):
         generator = load_generator(weights, model_card, device)
-        translated = _translated(generator, cg_files, batch_size, device)
+        translated = translated_crops(generator, cg_files, batch_size, device)
         features = inception_features(model, translated, batch_size, device, f"inception: {weights.name}",
                                       len(cg_files))
         fid = frechet_distance(*real_statistics, *feature_statistics(features))

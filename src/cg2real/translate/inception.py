@@ -1,5 +1,8 @@
 """The standard FID Inception network (pytorch-fid's 2048-d pool features) from a local weights file.
 
+The same file also gives the network's 1008-way classifier head (`load_inception_classifier`), whose
+class probabilities the Inception Score needs; FID and IS thus share one weights file and one rule.
+
 pytorch-fid fetches its weights by URL (torch.hub, into `<hub dir>/checkpoints/`). Machines here have
 no network, so the weights file is a configured path: while the network is built, pytorch-fid's URL
 loader is answered from that file, and nothing is ever downloaded. A missing file is a DataError that
@@ -11,13 +14,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import pickle
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import torch
 from pytorch_fid import inception as pytorch_fid_inception
+from torch.nn import functional as F
 from tqdm import tqdm
 
 from cg2real.errors import DataError
@@ -36,9 +40,9 @@ def default_weights_path() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / WEIGHTS_FILE
 
 
-def missing_weights_message(weights: Path) -> str:
+def missing_weights_message(weights: Path, metric: str = "FID") -> str:
     return (
-        f"FID needs the pytorch-fid Inception weights, not found at {weights}: place the file {WEIGHTS_FILE} "
+        f"{metric} needs the pytorch-fid Inception weights, not found at {weights}: place the file {WEIGHTS_FILE} "
         f"at exactly that path (it is the pytorch-fid release asset {WEIGHTS_URL}; download it on a machine "
         "with network access; nothing is downloaded at run time)"
     )
@@ -75,22 +79,46 @@ def _url_loader_reading(weights: Path) -> Iterator[None]:
         pytorch_fid_inception.load_state_dict_from_url = original
 
 
-def load_fid_inception(weights: Path, device: torch.device) -> torch.nn.Module:
-    """pytorch-fid's InceptionV3 (pool3, 2048-d; input resized to 299, [0, 1] -> [-1, 1]) in eval mode."""
+def _build_from_file(weights: Path, build: Callable[[], torch.nn.Module], metric: str) -> torch.nn.Module:
+    """`build()` a pytorch-fid network whose weights come from `weights`, with clear errors."""
     if not weights.is_file():
-        raise DataError(missing_weights_message(weights))
+        raise DataError(missing_weights_message(weights, metric))
     _warn_unless_standard(weights)
     with _url_loader_reading(weights):
         try:
-            model = pytorch_fid_inception.InceptionV3(
-                [pytorch_fid_inception.InceptionV3.BLOCK_INDEX_BY_DIM[FEATURE_DIM]],
-                resize_input=True, normalize_input=True, use_fid_inception=True,
-            )
+            return build()
         except RuntimeError as err:  # load_state_dict: missing, unexpected or mis-shaped tensors
             first = str(err).splitlines()[1] if "\n" in str(err) else str(err)
             raise DataError(f"{weights} does not fit the FID Inception network ({WEIGHTS_FILE} expected): "
                             f"{first.strip()}") from err
+
+
+def load_fid_inception(weights: Path, device: torch.device) -> torch.nn.Module:
+    """pytorch-fid's InceptionV3 (pool3, 2048-d; input resized to 299, [0, 1] -> [-1, 1]) in eval mode."""
+    model = _build_from_file(weights, lambda: pytorch_fid_inception.InceptionV3(
+        [pytorch_fid_inception.InceptionV3.BLOCK_INDEX_BY_DIM[FEATURE_DIM]],
+        resize_input=True, normalize_input=True, use_fid_inception=True,
+    ), "FID")
     return model.to(device).eval()
+
+
+class InceptionClassifier(torch.nn.Module):
+    """The FID Inception network up to its `fc` layer: [0, 1] NCHW images -> 1008 class logits, with
+    the input handling of pytorch-fid's InceptionV3 (bilinear resize to 299, [0, 1] -> [-1, 1])."""
+
+    def __init__(self, network: torch.nn.Module) -> None:
+        super().__init__()
+        self.network = network
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        resized = F.interpolate(images, size=(299, 299), mode="bilinear", align_corners=False)
+        return self.network(2 * resized - 1)
+
+
+def load_inception_classifier(weights: Path, device: torch.device) -> torch.nn.Module:
+    """The 1008-way classifier of the same weights file (for the Inception Score), in eval mode."""
+    model = _build_from_file(weights, pytorch_fid_inception.fid_inception_v3, "the Inception Score")
+    return InceptionClassifier(model).to(device).eval()
 
 
 def same_size_batches(images: Iterable[np.ndarray], batch_size: int) -> Iterator[list[np.ndarray]]:
