@@ -46,6 +46,8 @@ PATHS = {
     "table2_md": f"{RESULTS}/table2.md",
     "fid_curve": f"{RESULTS}/fid/{{run}}.csv",
     "fid_plot": f"{RESULTS}/figures/fid.png",
+    "inception_score": f"{RESULTS}/is/{{run}}.json",
+    "augment_study": f"{RESULTS}/augment_study.md",
     "scalability_plot": f"{RESULTS}/figures/scalability.png",
     "sample_grid": f"{RESULTS}/figures/samples.png",
 }
@@ -124,6 +126,27 @@ def check_conditions():
 check_conditions()
 
 
+def check_weight_files():
+    """Stop before planning when a configured weights file is missing, naming the key and the file."""
+    problems = []
+    detector_weights = DETECTOR["train"]["weights"]
+    if detector_weights and not Path(detector_weights).is_file():
+        problems.append(f"  detector.train.weights = {detector_weights}: missing; put the pretrained detector "
+                        "there (the paper: ultralytics' yolov3u.pt), or set the key to null to train from scratch")
+    if config["fid"]["require_weights"]:
+        from cg2real.translate.inception import WEIGHTS_FILE, default_weights_path
+
+        fid_weights = Path(config["fid"]["weights"] or default_weights_path())
+        if not fid_weights.is_file():
+            problems.append(f"  fid.weights = {fid_weights}: missing; put pytorch-fid's {WEIGHTS_FILE} there, "
+                            "or set fid.require_weights: false to report FID as not computed")
+    if problems:
+        raise WorkflowError("weights files are missing (nothing is downloaded):\n" + "\n".join(problems))
+
+
+check_weight_files()
+
+
 def demo_root(wildcards, output):
     """The demo folder, derived from the rule's outputs (its SYNTHIA folder sits right below it)."""
     return str(Path(output.synthia).parent)
@@ -171,8 +194,8 @@ def cyclegan_run(wildcards):
 
 
 def cyclegan_settings_json(wildcards):
-    """The run's settings: cyclegan.defaults with the run's overrides applied."""
-    return json.dumps({**CYCLEGAN["defaults"], **cyclegan_run(wildcards).get("settings", {})})
+    """The run's settings, as the JSON train-cyclegan reads."""
+    return json.dumps(run_settings(wildcards.run))
 
 
 def run_folder(wildcards, output):
@@ -213,6 +236,44 @@ def fid_weights_arg(wildcards):
     return f"--weights {weights}" if weights else ""
 
 
+def run_settings(run):
+    """A CycleGAN run's settings: cyclegan.defaults with the run's overrides applied."""
+    return {**CYCLEGAN["defaults"], **CYCLEGAN["runs"][run].get("settings", {})}
+
+
+def condition_of_run(run):
+    """The first Table 2 condition trained on frames translated by the run's full generator, if any."""
+    for name, condition in CONDITIONS.items():
+        cg = condition.get("cg") or {}
+        if cg.get("source") == "cyclegan" and cg["run"] == run:
+            return name
+    return None
+
+
+def augment_study_inputs(wildcards):
+    rows = [PATHS["table2_row"].format(condition=c) for c in map(condition_of_run, CYCLEGAN_RUNS) if c]
+    return {
+        "fid": expand(PATHS["fid_curve"], run=CYCLEGAN_RUNS),
+        "inception_score": expand(PATHS["inception_score"], run=CYCLEGAN_RUNS),
+        "rows": rows,
+    }
+
+
+def augment_study_manifest(wildcards):
+    """The JSON list `python -m cg2real augment-study` reads: per run its FID, IS, settings, Table 2 row."""
+    entries = []
+    for run in CYCLEGAN_RUNS:
+        condition = condition_of_run(run)
+        entries.append({
+            "run": run,
+            "fid": PATHS["fid_curve"].format(run=run),
+            "is": PATHS["inception_score"].format(run=run),
+            "settings": run_settings(run),
+            "row": PATHS["table2_row"].format(condition=condition) if condition else None,
+        })
+    return json.dumps(entries)
+
+
 def condition_cg_frames(condition):
     """The YOLO folder a condition draws its CG frames from: raw, or translated by a run."""
     cg = CONDITIONS[condition]["cg"]
@@ -240,7 +301,7 @@ def condition_provenance_json(wildcards):
     cg = condition.get("cg")
     if cg and cg["source"] != "raw":
         run = CYCLEGAN["runs"][cg["run"]]
-        provenance["cyclegan"] = {**run, "settings": {**CYCLEGAN["defaults"], **run.get("settings", {})}}
+        provenance["cyclegan"] = {**run, "settings": run_settings(cg["run"])}
     return json.dumps(provenance)
 
 
@@ -252,6 +313,7 @@ def final_outputs():
         + expand(PATHS["compact_summary"], run=compacted_runs())
         + expand(PATHS["table2_row"], condition=CONDITIONS)
         + [PATHS["table2_csv"], PATHS["table2_md"], PATHS["fid_plot"], PATHS["scalability_plot"], PATHS["sample_grid"]]
+        + [PATHS["augment_study"]]
     )
 
 

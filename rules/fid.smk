@@ -43,3 +43,27 @@ rule plot_fid:
         "../envs/gan.yaml"
     shell:
         "python -m cg2real plot-fid --csv {params.curves} --out {output} > {log} 2>&1"
+
+
+rule inception_score:
+    input:
+        generator=PATHS["cyclegan_generator"],
+        card=PATHS["cyclegan_card"],
+        cg=PATHS["crops"].format(dataset="cg"),
+    output:
+        PATHS["inception_score"],
+    params:
+        run_dir=lambda wildcards, input: str(Path(input.generator).parent),
+        weights=fid_weights_arg,
+        batch_size=config["fid"]["batch_size"],
+        require="--require-weights" if config["fid"]["require_weights"] else "",
+        device=CYCLEGAN["device"],
+    resources:
+        **job_resources("inception_score", gpus=device_gpus(CYCLEGAN["device"])),
+    log:
+        log_path("inception_score", "{run}"),
+    conda:
+        "../envs/gan.yaml"
+    shell:
+        "python -m cg2real inception-score --run-dir {params.run_dir} --cg-crops {input.cg} {params.weights}"
+        " --batch-size {params.batch_size} --device {params.device} {params.require} --out {output} > {log} 2>&1"

@@ -57,3 +57,20 @@ rule sample_grid:
     shell:
         "python -m cg2real sample-grid --real {input.real} --cg {input.cg} --runs {params.runs}"
         " --translated {input.translated} --out {output} > {log} 2>&1"
+
+
+rule augment_study:
+    input:
+        unpack(augment_study_inputs),
+    output:
+        report(PATHS["augment_study"], caption="../report/augment_study.rst", category="Augmentation"),
+    params:
+        manifest=augment_study_manifest,
+    resources:
+        **job_resources("augment_study"),
+    log:
+        log_path("augment_study"),
+    conda:
+        "../envs/gan.yaml"
+    shell:
+        "python -m cg2real augment-study --manifest {params.manifest:q} --out {output} > {log} 2>&1"

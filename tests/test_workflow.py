@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -31,6 +33,7 @@ TINY_CONDITIONS = {
     "b": {"real": 4, "cg": {"source": "raw", "count": "all"}},
     "c": {"real": 4, "cg": {"source": "cyclegan", "run": "demo", "count": "all"}},
     "c_compact": {"real": 4, "cg": {"source": "compact", "run": "demo", "count": "all"}},
+    "c_diffaug": {"real": 4, "cg": {"source": "cyclegan", "run": "diffaug", "count": "all"}},
 }
 
 pytestmark = pytest.mark.workflow
@@ -128,6 +131,9 @@ def test_whole_workflow_through_distributed_cyclegan(tmp_path):
     assert sorted(p.name for p in (workdir / "results/translate/demo/compact/yolo/images").iterdir()) == names
     fid = pd.read_csv(workdir / "results/fid/demo.csv")
     assert fid["epoch"].tolist() == [1, 2, 2] and fid["status"].str.startswith("not computed").all()
+    study = (workdir / "results/augment_study.md").read_text()
+    assert "color,translation,cutout" in study and "not computed" in study  # no Inception weights here
+    assert f"{100 * rows['c_diffaug']['map50']:.2f}" in study
     table = (workdir / "results/table2.md").read_text()
     assert all(f"| ours | {c} |" in table for c in TINY_CONDITIONS)
     again = snakemake(workdir, "--dry-run")
@@ -164,3 +170,49 @@ def test_filter_that_keeps_nothing_stops_with_counts(tmp_path):
     assert done.returncode != 0
     log = (workdir / "logs/select_bdd100k/train.log").read_text()
     assert "filter kept 0 of 12 frames" in log and "person_too_small" in log
+
+
+def real_layout_tree(root: Path) -> None:
+    """A few files in the layouts of the real BDD100K and SYNTHIA-RAND-CVPR16 (enough to plan)."""
+    for split in ("train", "val"):
+        image = root / f"data/bdd100k/images/100k/{split}/b1c66a42-6f7d68ca.jpg"
+        image.parent.mkdir(parents=True)
+        cv2.imwrite(str(image), np.zeros((720, 1280, 3), np.uint8))
+        labels = [{"name": image.name, "labels": [{"category": "person", "box2d": {"x1": 600, "y1": 200, "x2": 700, "y2": 500}}]}]
+        label_file = root / f"data/bdd100k/labels/bdd100k_labels_images_{split}.json"
+        label_file.parent.mkdir(parents=True, exist_ok=True)
+        label_file.write_text(json.dumps(labels))
+    synthia = root / "data/SYNTHIA_RAND_CVPR16"
+    (synthia / "RGB").mkdir(parents=True)
+    (synthia / "GTTXT").mkdir()
+    cv2.imwrite(str(synthia / "RGB/0000000.png"), np.zeros((720, 960, 3), np.uint8))
+    (synthia / "GTTXT/0000000.txt").write_text("\n".join(" ".join(["10"] * 960) for _ in range(720)) + "\n")
+    (root / "data/weights").mkdir(parents=True)
+    (root / "data/weights/yolov3u.pt").write_bytes(b"placeholder: planning only checks that it exists")
+
+
+def paper_workflow(tmp_path: Path) -> Path:
+    for name in (*WORKFLOW_FILES, "config"):
+        source = REPO / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, tmp_path / name)
+    paper = yaml.safe_load((REPO / "config/paper.yaml").read_text())
+    paper["fid"]["require_weights"] = False  # the Inception weights are not on this machine
+    (tmp_path / "config/paper.yaml").write_text(yaml.safe_dump(paper, sort_keys=False))
+    return tmp_path
+
+
+def test_paper_plan_on_the_real_data_layouts(tmp_path):
+    workdir = paper_workflow(tmp_path)
+    paper = ("--configfile", "config/paper.yaml", "--replace-workflow-config")
+    missing = snakemake(workdir, *paper, "--dry-run")
+    assert missing.returncode != 0 and "data.synthia.root = data/SYNTHIA_RAND_CVPR16: missing" in missing.stdout
+    real_layout_tree(workdir)
+    plan = snakemake(workdir, *paper, "--dry-run")
+    assert plan.returncode == 0, plan.stdout[-3000:]
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", plan.stdout, re.MULTILINE))
+    assert counts["train_cyclegan"] == "5" and counts["train_detector"] == counts["evaluate_detector"] == "7"
+    assert "make_demo_data" not in counts and counts["select_bdd100k"] == "2"
+    assert re.search(r"results/paper/cyclegan/gpus512/G_cg2real\.pt[\s\S]*?nodes=64", plan.stdout)  # 8 GPUs per node
+    (workdir / "data/weights/yolov3u.pt").unlink()
+    no_weights = snakemake(workdir, *paper, "--dry-run")
+    assert no_weights.returncode != 0 and "detector.train.weights = data/weights/yolov3u.pt: missing" in no_weights.stdout
