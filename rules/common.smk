@@ -8,6 +8,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from cg2real.cluster.resources import RESOURCE_KEYS, abci_group, device_gpus, require_group, rule_resources
+from cg2real.report.scalability import same_training_runs
 
 
 # Defaults are not filled in: config.yaml is complete, and filling would turn an empty override
@@ -49,6 +50,8 @@ PATHS = {
     "inception_score": f"{RESULTS}/is/{{run}}.json",
     "augment_study": f"{RESULTS}/augment_study.md",
     "scalability_plot": f"{RESULTS}/figures/scalability.png",
+    "scalability_csv": f"{RESULTS}/figures/scalability.csv",
+    "scalability_md": f"{RESULTS}/figures/scalability.md",
     "sample_grid": f"{RESULTS}/figures/samples.png",
 }
 DATASETS = ["real_train", "real_val", "cg"]
@@ -239,6 +242,14 @@ def fid_weights_arg(wildcards):
 def run_settings(run):
     """A CycleGAN run's settings: cyclegan.defaults with the run's overrides applied."""
     return {**CYCLEGAN["defaults"], **CYCLEGAN["runs"][run].get("settings", {})}
+
+
+def scaling_runs():
+    """The runs of the scalability figure and table: the same training as the run with fewest processes."""
+    return same_training_runs({
+        run: (CYCLEGAN["runs"][run]["nproc"] * run_settings(run)["simulate_processes"], run_settings(run))
+        for run in CYCLEGAN_RUNS
+    })
 
 
 def condition_of_run(run):

@@ -22,11 +22,13 @@ rule table2:
 
 rule plot_scalability:
     input:
-        expand(PATHS["cyclegan_metrics"], run=CYCLEGAN_RUNS),
+        expand(PATHS["cyclegan_metrics"], run=scaling_runs()),
     output:
-        report(PATHS["scalability_plot"], caption="../report/scalability.rst", category="CycleGAN"),
+        plot=report(PATHS["scalability_plot"], caption="../report/scalability.rst", category="CycleGAN"),
+        csv=PATHS["scalability_csv"],
+        markdown=report(PATHS["scalability_md"], caption="../report/scalability.rst", category="CycleGAN"),
     params:
-        runs=CYCLEGAN_RUNS,
+        runs=scaling_runs(),
         with_paper="--with-paper" if config["report"]["with_paper_rows"] else "",
     resources:
         **job_resources("plot_scalability"),
@@ -35,8 +37,8 @@ rule plot_scalability:
     conda:
         "../envs/gan.yaml"
     shell:
-        "python -m cg2real plot-scalability --runs {params.runs} --metrics {input} --out {output}"
-        " {params.with_paper} > {log} 2>&1"
+        "python -m cg2real plot-scalability --runs {params.runs} --metrics {input} --out {output.plot}"
+        " --csv {output.csv} --markdown {output.markdown} {params.with_paper} > {log} 2>&1"
 
 
 rule sample_grid:

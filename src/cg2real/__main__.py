@@ -174,8 +174,11 @@ def _augment_study(args: argparse.Namespace) -> None:
 
 def _plot_scalability(args: argparse.Namespace) -> None:
     from cg2real.report.figures import plot_scalability
+    from cg2real.report.scalability import scalability_rows, write_scalability_table
 
-    plot_scalability(dict(zip(args.runs, args.metrics, strict=True)), args.out, args.with_paper)
+    rows = scalability_rows(dict(zip(args.runs, args.metrics, strict=True)), args.with_paper)
+    write_scalability_table(rows, args.csv, args.markdown)
+    plot_scalability(rows, args.out)
 
 
 def _sample_grid(args: argparse.Namespace) -> None:
@@ -358,11 +361,14 @@ def build_parser() -> argparse.ArgumentParser:
                             '"settings": {the run\'s CycleGAN settings}, "row": Table 2 row JSON or null}')
     study.add_argument("--out", type=Path, required=True, help="Markdown (augment_study.md)")
 
-    scal = add("plot-scalability", _plot_scalability, "CycleGAN throughput against process count (figure 4)")
-    scal.add_argument("--runs", nargs="+", required=True, help="run names")
+    scal = add("plot-scalability", _plot_scalability,
+               "CycleGAN speed-up against process count (figure 4) and the efficiency table")
+    scal.add_argument("--runs", nargs="+", required=True, help="run names (runs of the same training)")
     scal.add_argument("--metrics", type=Path, nargs="+", required=True, help="their metrics.csv, same order")
     scal.add_argument("--out", type=Path, required=True, help="PNG")
-    scal.add_argument("--with-paper", action="store_true", help="add paper 000's speed-up")
+    scal.add_argument("--csv", type=Path, required=True, help="efficiency table, CSV")
+    scal.add_argument("--markdown", type=Path, required=True, help="efficiency table, Markdown")
+    scal.add_argument("--with-paper", action="store_true", help="add paper 000's points and rows")
 
     grid = add("sample-grid", _sample_grid, "frames side by side: real, CG, and that CG frame translated by each run")
     grid.add_argument("--real", type=Path, required=True, help="YOLO set of real frames")

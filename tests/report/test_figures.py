@@ -1,4 +1,4 @@
-"""Report figures: run timings from metrics.csv, the scalability plot and the sample grid."""
+"""Report figures: the scalability plot and the sample grid."""
 
 from __future__ import annotations
 
@@ -6,30 +6,22 @@ import cv2
 import pytest
 
 from cg2real.errors import DataError
-from cg2real.report.figures import plot_scalability, run_timing, sample_grid
+from cg2real.report import figures as figures_module
+from cg2real.report.figures import plot_scalability, sample_grid
+from cg2real.report.scalability import scalability_rows
 from tests.detector.test_dataset import yolo_set
-
-HEADER = "epoch,lr,images_per_s,wall_s,processes,simulated_processes\n"
-
-
-def metrics_csv(path, processes, simulated, speeds):
-    rows = "".join(f"{i + 1},0.0002,{s},{100 / s},{processes},{simulated}\n" for i, s in enumerate(speeds))
-    path.write_text(HEADER + rows)
-    return path
+from tests.report.test_scalability import metrics_csv
 
 
-def test_run_timing_sums_wall_time_and_counts_simulated_processes(tmp_path):
-    timing = run_timing(metrics_csv(tmp_path / "m.csv", 2, 4, [10.0, 20.0]))
-    assert timing == {"processes": 8, "epochs": 2, "wall_s": pytest.approx(15.0), "images_per_s": pytest.approx(15.0)}
-    (tmp_path / "empty.csv").write_text(HEADER)
-    with pytest.raises(DataError, match="no epochs"):
-        run_timing(tmp_path / "empty.csv")
-
-
-def test_scalability_plot_orders_runs_by_processes(tmp_path):
+def test_scalability_plot_draws_our_speed_ups_and_the_paper_beside_them(tmp_path, monkeypatch):
     metrics = {"big": metrics_csv(tmp_path / "b.csv", 4, 1, [30.0]), "one": metrics_csv(tmp_path / "o.csv", 1, 1, [10.0])}
-    timings = plot_scalability(metrics, tmp_path / "s.png", with_paper=True)
-    assert [t["run"] for t in timings] == ["one", "big"]
+    figures = []
+    monkeypatch.setattr(figures_module.plt, "close", figures.append)
+    plot_scalability(scalability_rows(metrics, with_paper=True), tmp_path / "s.png")
+    (axes,) = figures[0].axes
+    ours, _, paper, _ = axes.get_lines()
+    assert list(ours.get_xdata()) == [1, 4] and list(ours.get_ydata()) == pytest.approx([1.0, 3.0])
+    assert list(paper.get_xdata()) == [4, 512] and list(paper.get_ydata()) == pytest.approx([1.0, 93.8])
     assert cv2.imread(str(tmp_path / "s.png")) is not None
 
 

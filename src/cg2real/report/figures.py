@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import cv2
@@ -11,58 +10,49 @@ import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (backend must be chosen first)
+from matplotlib.ticker import FormatStrFormatter  # noqa: E402
 
 from cg2real.cyclegan.data import read_rgb  # noqa: E402
 from cg2real.detector.dataset import list_images  # noqa: E402
 from cg2real.errors import DataError  # noqa: E402
-
-# Paper 000, figure 4: CycleGAN training time for 200 epochs on ABCI, GPUs -> hours.
-PAPER_TRAINING_HOURS = {4: 68.77, 512: 0.73}
+from cg2real.report.scalability import PAPER_SOURCE  # noqa: E402
 
 
-def run_timing(metrics_csv: Path) -> dict:
-    """Processes, total wall time and mean throughput of one CycleGAN run, from its metrics.csv."""
-    with metrics_csv.open() as handle:
-        rows = list(csv.DictReader(handle))
-    if not rows:
-        raise DataError(f"{metrics_csv} has no epochs")
-    return {
-        "processes": int(rows[-1]["processes"]) * int(rows[-1]["simulated_processes"]),
-        "epochs": len(rows),
-        "wall_s": sum(float(r["wall_s"]) for r in rows),
-        "images_per_s": sum(float(r["images_per_s"]) for r in rows) / len(rows),
-    }
+def _speed_up_series(ax: plt.Axes, rows: list[dict], style: str, label: str) -> None:
+    """One source's speed-ups, with the linear scaling it is measured against (dashed, same colour)."""
+    processes = [r["processes"] for r in rows]
+    (line,) = ax.plot(processes, [r["speed_up"] for r in rows], style, label=label)
+    base = processes[0]
+    ax.plot([base, processes[-1]], [1.0, processes[-1] / base], "--", color=line.get_color(), alpha=0.5,
+            label=f"linear from {base}")
 
 
-def plot_scalability(metrics: dict[str, Path], out: Path, with_paper: bool) -> list[dict]:
-    """Throughput against process count, one point per run, with ideal linear scaling from the smallest.
+def plot_scalability(rows: list[dict], out: Path) -> None:
+    """Paper 000 figure 4: speed-up against processes, ours and (if in `rows`) the paper's.
 
-    Runs differ in data and epochs only if the config says so; throughput (images per second over all
-    processes) is comparable across them where wall time per run is not.
+    `rows` come from `scalability.scalability_rows`; each source is relative to its own smallest
+    run, so each gets its own linear-scaling line. Axes are log 2: process counts double.
     """
-    timings = sorted(({"run": name, **run_timing(path)} for name, path in metrics.items()), key=lambda t: t["processes"])
     fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
-    processes = [t["processes"] for t in timings]
-    ax.plot(processes, [t["images_per_s"] for t in timings], "o-", label="this workflow")
-    for t in timings:
-        ax.annotate(t["run"], (t["processes"], t["images_per_s"]), textcoords="offset points", xytext=(4, 4))
-    base = timings[0]
-    ideal = [base["images_per_s"] * p / base["processes"] for p in processes]
-    ax.plot(processes, ideal, "--", color="grey", label="linear scaling")
-    if with_paper:
-        (p0, h0), (p1, h1) = sorted(PAPER_TRAINING_HOURS.items())
-        ax.plot([p0, p1], [1.0, h0 / h1], "s:", label=f"paper 000: speed-up vs {p0} GPUs")
+    ours = [r for r in rows if r["source"] != PAPER_SOURCE]
+    paper = [r for r in rows if r["source"] == PAPER_SOURCE]
+    _speed_up_series(ax, ours, "o-", "this workflow")
+    for r in ours:
+        ax.annotate(r["run"], (r["processes"], r["speed_up"]), textcoords="offset points", xytext=(4, -10))
+    if paper:
+        _speed_up_series(ax, paper, "s:", "paper 000 (ABCI, V100)")
     ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
+    ax.set_yscale("log", base=2)
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_formatter(FormatStrFormatter("%g"))  # 512, not 2^9
     ax.set_xlabel("processes (GPUs)")
-    ax.set_ylabel("images / s (paper: relative speed)")
-    ax.set_title("CycleGAN training throughput")
-    ax.legend()
+    ax.set_ylabel("speed-up over the smallest run")
+    ax.set_title("CycleGAN scalability (throughput-based)")
+    ax.legend(fontsize=8)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out)
     plt.close(fig)
-    return timings
 
 
 def _fit_height(image: np.ndarray, height: int) -> np.ndarray:
