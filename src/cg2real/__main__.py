@@ -216,6 +216,17 @@ def _install_profile(args: argparse.Namespace) -> None:
     print(install_profile(args.source, args.name, os.environ))
 
 
+def add_inception_options(command: argparse.ArgumentParser, metric: str) -> None:
+    """Options shared by the Inception metrics (FID, IS): weights file, batch, device, strictness."""
+    command.add_argument("--weights", type=Path, default=None,
+                         help="pytorch-fid Inception weights "
+                              "(default: $TORCH_HOME/hub/checkpoints/pt_inception-2015-12-05-6726825d.pth)")
+    command.add_argument("--batch-size", type=int, default=16)
+    command.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    command.add_argument("--require-weights", action="store_true",
+                         help=f"a missing weights file is an error (else {metric} is marked as not computed)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cg2real", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -285,28 +296,16 @@ def build_parser() -> argparse.ArgumentParser:
     fid.add_argument("--run-dir", type=Path, required=True, help="CycleGAN run folder (generators/, G_cg2real.pt)")
     fid.add_argument("--real-crops", type=Path, required=True, help="real crop folder (domain B)")
     fid.add_argument("--cg-crops", type=Path, required=True, help="CG crop folder (domain A), translated per generator")
-    fid.add_argument("--weights", type=Path, default=None,
-                     help="pytorch-fid Inception weights "
-                          "(default: $TORCH_HOME/hub/checkpoints/pt_inception-2015-12-05-6726825d.pth)")
-    fid.add_argument("--batch-size", type=int, default=16)
-    fid.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    add_inception_options(fid, "FID")
     fid.add_argument("--out", type=Path, required=True, help="CSV: epoch, generator, fid, ..., status")
-    fid.add_argument("--require-weights", action="store_true",
-                     help="a missing weights file is an error (else the CSV marks FID as not computed)")
 
     score = add("inception-score", _inception_score,
                 "Inception Score of the CG crops translated by a run's final generator (JSON; paper 002's metric)")
     score.add_argument("--run-dir", type=Path, required=True, help="CycleGAN run folder (G_cg2real.pt, model.json)")
     score.add_argument("--cg-crops", type=Path, required=True, help="CG crop folder (domain A), translated")
-    score.add_argument("--weights", type=Path, default=None,
-                       help="pytorch-fid Inception weights, as for `fid` "
-                            "(default: $TORCH_HOME/hub/checkpoints/pt_inception-2015-12-05-6726825d.pth)")
-    score.add_argument("--batch-size", type=int, default=16)
+    add_inception_options(score, "IS")
     score.add_argument("--splits", type=int, default=10, help="parts the score is averaged over (fewer if small)")
-    score.add_argument("--device", default="auto", help="auto, cpu or cuda")
     score.add_argument("--out", type=Path, required=True, help="JSON: is_mean, is_std, status, ...")
-    score.add_argument("--require-weights", action="store_true",
-                       help="a missing weights file is an error (else the JSON marks IS as not computed)")
 
     plot_fid = add("plot-fid", _plot_fid, "plot FID vs epoch, one line per run (paper 000, figure 6)")
     plot_fid.add_argument("--csv", type=_named_csv, nargs="+", required=True, metavar="RUN=CSV",
