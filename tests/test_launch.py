@@ -53,3 +53,11 @@ def test_threads_split_between_processes_of_a_host():
     env = thread_environment({"OMP_NUM_THREADS": "2", "PATH": "/bin"}, processes_per_host=2, cores=2)
     assert env["OMP_NUM_THREADS"] == env["MKL_NUM_THREADS"] == "1" and env["PATH"] == "/bin"
     assert thread_environment({}, processes_per_host=4, cores=64)["OMP_NUM_THREADS"] == "16"
+
+
+def test_threads_stay_within_the_jobs_allotment():
+    # a 1-thread job (Snakemake's OMP_NUM_THREADS) on a 2-core host shares it with another job
+    assert thread_environment({"OMP_NUM_THREADS": "1"}, processes_per_host=1, cores=2)["OMP_NUM_THREADS"] == "1"
+    assert thread_environment({"OMP_NUM_THREADS": "8"}, processes_per_host=2, cores=64)["OMP_NUM_THREADS"] == "4"
+    assert thread_environment({"OMP_NUM_THREADS": "128"}, processes_per_host=1, cores=16)["OMP_NUM_THREADS"] == "16"
+    assert thread_environment({"OMP_NUM_THREADS": ""}, processes_per_host=2, cores=8)["OMP_NUM_THREADS"] == "4"

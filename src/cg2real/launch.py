@@ -72,13 +72,17 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"
 
 
 def thread_environment(environ: Mapping[str, str], processes_per_host: int, cores: int) -> dict[str, str]:
-    """`environ` with the CPU threads of each process set to its share of this host's cores.
+    """`environ` with the CPU threads of each process set to its share of the job's cores.
 
-    Snakemake exports OMP_NUM_THREADS=<rule threads> to every job, and torchrun keeps a value that
-    is already set: 2 processes x 2 OpenMP threads on 2 cores spin against each other and train
-    about 13x slower than 2 x 1 (measured on the demo).
+    The job's cores are this host's, capped by an OMP_NUM_THREADS already set: Snakemake exports
+    the rule's `threads` there, which is what the scheduler gave the job while other jobs run beside
+    it. torchrun keeps a value that is already set, so without a split 2 processes x 2 OpenMP threads
+    on 2 cores spin against each other and train about 13x slower than 2 x 1 (measured on the demo);
+    and a 1-process job that took the whole host beside another job was about 8x slower.
     """
-    share = str(max(1, cores // processes_per_host))
+    allotted = environ.get("OMP_NUM_THREADS", "")
+    budget = min(cores, int(allotted)) if allotted.isdigit() and int(allotted) > 0 else cores
+    share = str(max(1, budget // processes_per_host))
     return {**environ, **dict.fromkeys(THREAD_VARIABLES, share)}
 
 

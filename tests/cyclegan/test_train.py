@@ -110,6 +110,19 @@ def test_resumed_run_ends_with_the_same_weights(tmp_path, crops, augmentation):
         "epoch_0002.pool0.pt", "epoch_0002.pt", "epoch_0003.pool0.pt", "epoch_0003.pt"]
 
 
+def test_rerun_of_a_finished_run_rewrites_its_outputs(tmp_path, crops, caplog):
+    """Snakemake deletes a forced job's outputs first; the checkpoints it keeps must bring them back."""
+    out = tmp_path / "run"
+    CycleGANTrainer(TINY, CPU, *crops, out).fit()
+    metrics = (out / "metrics.csv").read_text()
+    for name in ("metrics.csv", "G_cg2real.pt", "model.json"):
+        (out / name).unlink()
+    again = CycleGANTrainer(TINY, CPU, *crops, out)
+    again.fit()
+    assert (out / "metrics.csv").read_text() == metrics and (out / "G_cg2real.pt").exists()
+    assert "writing its outputs again without training" in caplog.text
+
+
 def test_resume_refuses_a_checkpoint_of_other_networks(tmp_path, crops, caplog):
     out = tmp_path / "run"
     CycleGANTrainer(replace(TINY, n_epochs_decay=0), CPU, *crops, out).fit()

@@ -352,6 +352,9 @@ class CycleGANTrainer:
 
     def fit(self) -> None:
         self.resume()
+        if self.start_epoch >= self.settings.epochs and self.dist.is_main:
+            log.warning("all %d epochs are in %s already: writing its outputs again without training "
+                        "(delete that folder to train this run afresh)", self.settings.epochs, self.paths.checkpoints)
         for epoch in range(self.start_epoch, self.settings.epochs):
             row = self.train_epoch(epoch)
             self.metrics.append(row)
@@ -363,6 +366,7 @@ class CycleGANTrainer:
                 self.write_samples(epoch + 1)
                 self.write_metrics()
         if self.dist.is_main:
+            self.write_metrics()  # also after a resume that had nothing left to train
             self.write_final()
         self.dist.barrier()
 
