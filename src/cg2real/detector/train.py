@@ -139,10 +139,10 @@ def train_detector(settings: DetectorTrainSettings, data_yaml: Path, device: str
     out.mkdir(parents=True, exist_ok=True)
     configure_ultralytics_offline(out / "ultralytics_settings")
     from ultralytics import YOLO
-
     from ultralytics.utils.torch_utils import strip_optimizer
 
     from cg2real.detector.trainer import BestMap50Trainer
+
     epochs = epochs_for_iterations(settings.iterations, settings.batch, count_train_frames(data_yaml))
     last = out / ULTRALYTICS_RUN / "weights" / "last.pt"
     if last.is_file() and resumable(last):
@@ -153,7 +153,8 @@ def train_detector(settings: DetectorTrainSettings, data_yaml: Path, device: str
             stale.unlink(missing_ok=True)
         log.info("training %s for %d epochs (%d iterations of %d) at lr %g",
                  settings.model, epochs, settings.iterations, settings.batch, learning_rate(settings))
-        YOLO(str(write_model_yaml(settings, out))).train(trainer=BestMap50Trainer, **train_arguments(settings, data_yaml, epochs, device, out))
+        arguments = train_arguments(settings, data_yaml, epochs, device, out)
+        YOLO(str(write_model_yaml(settings, out))).train(trainer=BestMap50Trainer, **arguments)
     if not (out / BEST_MAP50).is_file():
         raise DataError(f"detector training in {out} ended without a validated checkpoint")
     strip_optimizer(out / BEST_MAP50)  # the optimiser state is only needed to resume, from last.pt
