@@ -11,8 +11,10 @@ busy meanwhile (/proc/stat busy time minus the run's own CPU time).
 `--threads-per-process T` pins each run to T x processes cores (CPU affinity, inherited by every
 process the launcher starts), so the launcher's own split (cores // processes) gives each process
 T threads: `--threads-per-process 1` compares 1 process x 1 thread with 2 processes x 1 thread.
-Without it each run may use every core (1 process then runs 2 threads on 2 cores). The
-environment is passed on, so horovod's own settings apply: `HOROVOD_CYCLE_TIME=10 python ...`.
+Without it each run may use every core (1 process then runs 2 threads on 2 cores). Runs use
+config.yaml's CycleGAN defaults, horovod's cycle time (`horovod_cycle_time_ms`) included; the
+environment is passed on and wins, so another cycle time is one variable away:
+`HOROVOD_CYCLE_TIME=1 python ...` measures horovod's own default.
 
 `--probe` adds a second table, measured with 2 processes x 1 thread: the time one training step
 spends averaging gradients (the trainer's coalesced all_reduce with torch/gloo; per-tensor
@@ -120,7 +122,8 @@ def probe_worker(backend: str, generator: str, ngf: int, steps: int) -> None:
     from cg2real.cyclegan.distributed import init_distributed
     from cg2real.cyclegan.networks import define_discriminator, define_generator
 
-    dist = init_distributed(backend, "cpu")
+    dist = init_distributed(backend, "cpu", yaml.safe_load(CONFIG.read_text())["cyclegan"]["defaults"]
+                            ["horovod_cycle_time_ms"])
     groups = {
         "G": [torch.randn_like(p) for _ in range(2) for p in define_generator(generator, ngf).parameters()],
         "D": [torch.randn_like(p) for _ in range(2) for p in define_discriminator("basic", ngf).parameters()],

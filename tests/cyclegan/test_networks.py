@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 from torch import nn
 
 from cg2real.cyclegan.networks import (
+    InstanceNorm2d,
     PatchDiscriminator,
     ResnetGenerator,
     define_discriminator,
@@ -75,3 +78,28 @@ def test_init_weights_normal_with_zero_bias():
 def test_unknown_names_list_known_ones(factory, name):
     with pytest.raises(ValueError, match="known:.*(resnet_9blocks|basic)"):
         factory(name, 8)
+
+
+def _weight_gradients(model: nn.Module, x: torch.Tensor, memory_format: torch.memory_format) -> dict[str, torch.Tensor]:
+    model = model.to(memory_format=memory_format)
+    model(x.contiguous(memory_format=memory_format)).square().mean().backward()
+    return {k: p.grad.double() for k, p in model.named_parameters() if k.endswith("weight")}
+
+
+@pytest.mark.parametrize("factory", [lambda: define_generator("resnet_6blocks", 2),
+                                     lambda: define_discriminator("basic", 2)], ids=["generator", "discriminator"])
+def test_channels_last_gradients_match_float64(factory):
+    """A batch of one through channels_last networks gets float64's gradients (torch 2.14's CPU
+    instance-norm backward alone gets them wrong there; networks.InstanceNorm2d routes around it)."""
+    torch.manual_seed(0)
+    model, x = factory(), torch.rand(1, 3, 32, 32) * 2 - 1
+    reference = _weight_gradients(copy.deepcopy(model).double(), x.double(), torch.contiguous_format)
+    channels_last = _weight_gradients(copy.deepcopy(model), x, torch.channels_last)
+    for key, value in reference.items():
+        torch.testing.assert_close(channels_last[key], value, rtol=1e-4, atol=1e-5 * value.abs().max().item())
+
+
+def test_instance_norm_keeps_the_layout_it_was_given():
+    norm, x = InstanceNorm2d(4), torch.rand(1, 4, 8, 8)
+    assert norm(x).is_contiguous()
+    assert norm(x.contiguous(memory_format=torch.channels_last)).is_contiguous(memory_format=torch.channels_last)

@@ -26,8 +26,8 @@ TINY = CycleGANSettings(
     batch_size=1, n_epochs=1, n_epochs_decay=1, lr=2e-4, beta1=0.5, beta2=0.999, lambda_cycle=10.0,
     lambda_identity=0.5, pool_size=2, scale=1.0, lr_scaling="none", warmup_epochs=0.0, simulate_processes=1,
     seed=0, keep_checkpoints=2, num_workers=0, amp="none", channels_last=False, sample_count=2,
-    save_generator_every=0, compile=False, diffaug_policy="", diffaug_shared=False, lambda_bcr=0.0, bcr_policy="",
-    classic_policies=(), classic_contrast=1.5,
+    save_generator_every=0, compile=False, horovod_cycle_time_ms=1.0, diffaug_policy="", diffaug_shared=False,
+    lambda_bcr=0.0, bcr_policy="", classic_policies=(), classic_contrast=1.5,
 )
 CPU = Distributed(torch.device("cpu"))
 
@@ -229,6 +229,30 @@ def test_compiled_forward_passes_train_like_eager_ones(tmp_path, crops, monkeypa
         assert set(state) == set(model.state_dict())  # no '_orig_mod.' prefixes in checkpoints
         for key, value in model.state_dict().items():
             torch.testing.assert_close(state[key], value, rtol=1e-4, atol=1e-5)
+
+
+def test_channels_last_and_bf16_autocast_train_like_fp32(tmp_path, crops):
+    """The GPU speed switches run on the CPU too: channels_last changes only the memory layout (same
+    step to float tolerance), bf16 autocast only the precision of the forward (close losses, fp32
+    master weights, no gradient scaler needed)."""
+    settings = replace(TINY, ngf=2, ndf=2, n_epochs=1, n_epochs_decay=0)
+    batch = [(torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(i)) * 2 - 1,) * 2 for i in range(2)]
+    changes = {"fp32": {}, "channels_last": {"channels_last": True}, "bf16": {"amp": "bf16"}}
+    trainers = {name: CycleGANTrainer(replace(settings, **change), CPU, *crops, tmp_path / name)
+                for name, change in changes.items()}
+    losses = {name: trainer.train_step(batch) for name, trainer in trainers.items()}
+    assert trainers["channels_last"].models["G_A"].model[1].weight.is_contiguous(memory_format=torch.channels_last)
+    assert not trainers["bf16"].scaler.is_enabled()
+    for name, value in losses["fp32"].items():
+        assert float(losses["channels_last"][name]) == pytest.approx(float(value), rel=1e-4, abs=1e-6), name
+        assert float(losses["bf16"][name]) == pytest.approx(float(value), rel=0.1, abs=0.02), name
+    for name, model in trainers["fp32"].models.items():
+        for key, value in model.state_dict().items():
+            assert trainers["bf16"].models[name].state_dict()[key].dtype == value.dtype
+            if key.endswith("weight"):  # a bias before instance norm has gradient 0 up to rounding,
+                # which Adam's first step turns into +-lr: only weights carry a comparable update
+                torch.testing.assert_close(trainers["channels_last"].models[name].state_dict()[key], value,
+                                           rtol=1e-4, atol=1e-5)
 
 
 def test_augmentation_and_bcr_change_only_the_adversarial_terms(tmp_path, crops):

@@ -18,7 +18,7 @@ horovod's DistributedOptimizer does, so both backends run the same mathematics.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, MutableMapping
 
 import torch
 import torch.distributed as dist
@@ -123,11 +123,12 @@ class HorovodDistributed(Distributed):
 
     name = "horovod"
 
-    def __init__(self, device: torch.device) -> None:
+    def __init__(self, device: torch.device, cycle_time_ms: float | None = None) -> None:
         super().__init__(device)
         import horovod.torch as hvd  # imported here: horovod is only needed by this backend
 
         self.hvd = hvd
+        apply_cycle_time(os.environ, cycle_time_ms)
         hvd.init()
         self.rank = hvd.rank()
         self.world_size = hvd.size()
@@ -161,6 +162,18 @@ class HorovodDistributed(Distributed):
         self.hvd.shutdown()
 
 
+def apply_cycle_time(environ: MutableMapping[str, str], cycle_time_ms: float | None) -> None:
+    """Set horovod's fusion cycle (read by `hvd.init()`) unless the user or `horovodrun` set one.
+
+    horovod's background thread wakes every cycle to negotiate which tensors are ready, a round of
+    messages between all ranks even when none is. Its default of 1 ms suits GPU nodes with spare
+    cores; with one core per training process the polling takes CPU time from training, and a
+    longer cycle gives it back (measured in `benchmarks/RESULTS.md`). None: horovod's own default.
+    """
+    if cycle_time_ms is not None:
+        environ.setdefault("HOROVOD_CYCLE_TIME", f"{cycle_time_ms:g}")
+
+
 def pick_device(requested: str, local_rank: int) -> torch.device:
     """`auto`: the local rank's GPU when CUDA is available, else the CPU."""
     if requested == "auto":
@@ -179,7 +192,7 @@ def local_rank_from_env() -> int:
     return 0
 
 
-def init_distributed(backend: str, device: str) -> Distributed:
+def init_distributed(backend: str, device: str, horovod_cycle_time_ms: float | None = None) -> Distributed:
     """The backend object for this process (device chosen from the local rank)."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
@@ -187,5 +200,5 @@ def init_distributed(backend: str, device: str) -> Distributed:
     if backend == "torch":
         return TorchDistributed(torch_device)
     if backend == "horovod":
-        return HorovodDistributed(torch_device)
+        return HorovodDistributed(torch_device, horovod_cycle_time_ms)
     return Distributed(torch_device)

@@ -17,9 +17,40 @@ GENERATORS = {"resnet_9blocks": 9, "resnet_6blocks": 6}
 DISCRIMINATORS = ("basic", "n_layers_<k>")
 
 
+class _ChannelsLastOutput(torch.autograd.Function):
+    """Forward: the tensor in channels_last layout; backward: the gradient in the default layout."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        return x.contiguous(memory_format=torch.channels_last)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        return grad.contiguous()
+
+
+class InstanceNorm2d(nn.InstanceNorm2d):
+    """nn.InstanceNorm2d that stays correct in a channels_last network.
+
+    Instance norm always outputs the default layout, and a channels_last convolution after it
+    sends back a channels_last gradient; for a batch of one, torch 2.14's CPU instance-norm backward
+    then returns wrong input gradients (with `channels_last: true` the generator's gradients were
+    off by more than their own size while the losses agreed; tests/cyclegan/test_networks.py checks
+    against float64). So on channels_last input the output is handed on in channels_last (the copy
+    the next convolution would make anyway) and its gradient comes back in the default layout.
+    Inputs in the default layout (every run without channels_last) take the plain path.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = super().forward(x)
+        if x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
+            return _ChannelsLastOutput.apply(y)
+        return y
+
+
 def _norm(channels: int) -> nn.Module:
     """Instance norm without affine parameters or running stats, as the reference's 'instance'."""
-    return nn.InstanceNorm2d(channels, affine=False, track_running_stats=False)
+    return InstanceNorm2d(channels, affine=False, track_running_stats=False)
 
 
 class ResidualBlock(nn.Module):

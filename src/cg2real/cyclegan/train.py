@@ -92,6 +92,7 @@ class CycleGANSettings:
     sample_count: int
     save_generator_every: int
     compile: bool
+    horovod_cycle_time_ms: float
     diffaug_policy: str
     diffaug_shared: bool
     lambda_bcr: float
