@@ -17,12 +17,12 @@ environment is passed on and wins, so another cycle time is one variable away:
 `HOROVOD_CYCLE_TIME=1 python ...` measures horovod's own default.
 
 `--probe` adds a second table, measured with 2 processes x 1 thread: the time one training step
-spends averaging gradients (the trainer's coalesced all_reduce with torch/gloo; per-tensor
-allreduce with horovod/gloo, as its DistributedOptimizer does) and the CPU horovod's background
-thread burns while the training thread is idle; and a third, the compute-only ceiling: our
-`train_step` (no communication, no data loading) in 1 process pinned to one core, against 2
-independent such processes on two cores over the same interval. What 2 cores give without any
-communication bounds what 2 training processes can reach on this machine.
+spends averaging gradients (the trainer's coalesced all_reduce with torch/gloo; one grouped
+allreduce per optimiser with horovod/gloo, as the trainer's `DistributedOptimizer(groups=1)`
+does) and the CPU horovod's background thread burns while the training thread is idle; and a
+third, the compute-only ceiling: our `train_step` (no communication, no data loading) in 1 process
+pinned to one core, against 2 independent such processes on two cores over the same interval.
+What 2 cores give without any communication bounds what 2 training processes can reach here.
 
 On the CPU use a small model (`--ngf 16 --size 64`); the full model (`--ngf 64 --size 256`) is
 for the GPU.
@@ -131,10 +131,8 @@ def probe_worker(backend: str, generator: str, ngf: int, steps: int) -> None:
     if backend == "horovod":
         hvd = dist.hvd
 
-        def average(name: str, tensors: list) -> None:  # what hvd.DistributedOptimizer does per step
-            handles = [hvd.allreduce_async_(t, name=f"{name}.{i}", op=hvd.Average) for i, t in enumerate(tensors)]
-            for handle in handles:
-                hvd.synchronize(handle)
+        def average(name: str, tensors: list) -> None:  # what DistributedOptimizer(groups=1) does per step
+            hvd.synchronize(hvd.grouped_allreduce_async_(tensors, name=name, op=hvd.Average))
     else:
         def average(name: str, tensors: list) -> None:  # the trainer's own call
             dist.average_gradients([_Grad(t) for t in tensors])

@@ -160,7 +160,8 @@ DDP_SCRIPT = textwrap.dedent(
     dist = init_distributed(sys.argv[5], "cpu")
     trainer = CycleGANTrainer(settings, dist, a, b, out)
     inputs = torch.load(out / "inputs.pt")
-    trainer.train_step([inputs[dist.rank]])
+    k = settings.simulate_processes
+    trainer.train_step(inputs[dist.rank * k : (dist.rank + 1) * k])
     state = {f"{n}.{k}": v for n, m in trainer.models.items() for k, v in m.state_dict().items()}
     torch.save(state, out / f"rank{dist.rank}.pt")
     dist.close()
@@ -169,12 +170,16 @@ DDP_SCRIPT = textwrap.dedent(
 
 
 @pytest.mark.parametrize("backend", ["torch", "horovod"])
-def test_two_processes_equal_one_process_accumulating_both_samples(tmp_path, crops, backend):
+@pytest.mark.parametrize("per_rank", [1, 2], ids=["1-sample", "2-accumulated"])
+def test_two_processes_equal_one_process_accumulating_all_samples(tmp_path, crops, backend, per_rank):
+    """2 ranks x `per_rank` samples (accumulated with simulate_processes) step like 1 process that
+    accumulates all 2 x `per_rank`."""
     if backend == "horovod":
         pytest.importorskip("horovod.torch", reason="horovod is built by tools/build_horovod.sh (make horovod)")
-    settings = replace(TINY, pool_size=0)  # the pools are per process by design; switch them off here
+    # the pools are per process by design; switch them off here
+    settings = replace(TINY, pool_size=0, simulate_processes=per_rank)
     generator = torch.Generator().manual_seed(5)
-    inputs = [tuple(torch.rand(1, 3, 32, 32, generator=generator) * 2 - 1 for _ in range(2)) for _ in range(2)]
+    inputs = [tuple(torch.rand(1, 3, 32, 32, generator=generator) * 2 - 1 for _ in range(2)) for _ in range(2 * per_rank)]
     out = tmp_path / "ddp"
     out.mkdir()
     torch.save(inputs, out / "inputs.pt")
@@ -189,7 +194,7 @@ def test_two_processes_equal_one_process_accumulating_both_samples(tmp_path, cro
     done = subprocess.run([*command, *args], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
 
-    single = CycleGANTrainer(replace(settings, simulate_processes=2), CPU, *crops, tmp_path / "single")
+    single = CycleGANTrainer(replace(settings, simulate_processes=2 * per_rank), CPU, *crops, tmp_path / "single")
     before = weights(single)
     single.train_step(inputs)
     expected = weights(single)

@@ -211,10 +211,11 @@ class CycleGANTrainer:
         discriminators = itertools.chain(self.models["D_A"].parameters(), self.models["D_B"].parameters())
         # fused Adam on CUDA: one kernel for all parameters instead of a launch per tensor
         adam = {"lr": settings.lr, "betas": (settings.beta1, settings.beta2), "fused": device.type == "cuda"}
+        k = settings.simulate_processes
         self.opt_g = dist.wrap_optimizer(torch.optim.Adam(generators, **adam),
-                                         _Pair(self.models["G_A"], self.models["G_B"]), "G")
+                                         _Pair(self.models["G_A"], self.models["G_B"]), "G", backward_passes=k)
         self.opt_d = dist.wrap_optimizer(torch.optim.Adam(discriminators, **adam),
-                                         _Pair(self.models["D_A"], self.models["D_B"]), "D")
+                                         _Pair(self.models["D_A"], self.models["D_B"]), "D", backward_passes=k)
         self.pools = {  # each rank and domain its own reproducible stream
             name: ImagePool(settings.pool_size, torch.Generator().manual_seed(settings.seed * 10_000 + dist.rank * 2 + i))
             for i, name in enumerate(("A", "B"))
