@@ -17,9 +17,9 @@ environment is passed on and wins, so another cycle time is one variable away:
 `HOROVOD_CYCLE_TIME=1 python ...` measures horovod's own default.
 
 `--probe` adds a second table, measured with 2 processes x 1 thread: the time one training step
-spends averaging gradients (the trainer's coalesced all_reduce with torch/gloo; one grouped
-allreduce per optimiser with horovod/gloo, as the trainer's `DistributedOptimizer(groups=1)`
-does) and the CPU horovod's background thread burns while the training thread is idle; and a
+spends averaging gradients (torch/gloo: one all_reduce per network, standing in for DDP's
+buckets; horovod/gloo: one grouped allreduce per optimiser, as the trainer's
+`DistributedOptimizer(groups=1)` does) and the CPU horovod's background thread burns while the training thread is idle; and a
 third, the compute-only ceiling: our `train_step` (no communication, no data loading) in 1 process
 pinned to one core, against 2 independent such processes on two cores over the same interval.
 What 2 cores give without any communication bounds what 2 training processes can reach here.
@@ -124,20 +124,23 @@ def probe_worker(backend: str, generator: str, ngf: int, steps: int) -> None:
 
     dist = init_distributed(backend, "cpu", yaml.safe_load(CONFIG.read_text())["cyclegan"]["defaults"]
                             ["horovod_cycle_time_ms"])
-    groups = {
-        "G": [torch.randn_like(p) for _ in range(2) for p in define_generator(generator, ngf).parameters()],
-        "D": [torch.randn_like(p) for _ in range(2) for p in define_discriminator("basic", ngf).parameters()],
-    }
+    networks = {"G": [define_generator(generator, ngf) for _ in range(2)],
+                "D": [define_discriminator("basic", ngf) for _ in range(2)]}
+    gradients = {k: [[torch.randn_like(p) for p in net.parameters()] for net in nets] for k, nets in networks.items()}
     if backend == "horovod":
         hvd = dist.hvd
 
-        def average(name: str, tensors: list) -> None:  # what DistributedOptimizer(groups=1) does per step
+        def average(name: str, per_network: list) -> None:  # what DistributedOptimizer(groups=1) does per step
+            tensors = [t for network in per_network for t in network]
             hvd.synchronize(hvd.grouped_allreduce_async_(tensors, name=name, op=hvd.Average))
     else:
-        def average(name: str, tensors: list) -> None:  # the trainer's own call
-            dist.average_gradients([_Grad(t) for t in tensors])
-    result = {"floats": {k: sum(t.numel() for t in v) for k, v in groups.items()}}
-    for name, tensors in groups.items():
+        def average(name: str, per_network: list) -> None:  # DDP: each network's gradient buckets
+            for network in per_network:
+                flat = torch.cat([t.reshape(-1) for t in network])
+                torch.distributed.all_reduce(flat)
+                flat /= dist.world_size
+    result = {"floats": {k: sum(t.numel() for net in v for t in net) for k, v in gradients.items()}}
+    for name, tensors in gradients.items():
         for _ in range(3):
             average(name, tensors)
         dist.barrier()
@@ -153,13 +156,6 @@ def probe_worker(backend: str, generator: str, ngf: int, steps: int) -> None:
     if dist.is_main:
         print(PROBE_MARK + json.dumps(result), flush=True)
     dist.close()
-
-
-class _Grad:
-    """Stands in for a parameter: `average_gradients` only reads `.grad`."""
-
-    def __init__(self, grad) -> None:
-        self.grad = grad
 
 
 def run_probe(backend: str, generator: str, ngf: int, steps: int) -> dict | None:

@@ -1,27 +1,31 @@
 """One small interface over the three ways a CycleGAN run is distributed: none, torch, horovod.
 
 The trainer never asks which backend runs it. It gets a `Distributed` object and calls
-`wrap_optimizer` once, `average_gradients` before each optimiser step, `average` for logged
-numbers and `broadcast_state` once at the start; I/O is guarded by `is_main`.
+`wrap_model` and `wrap_optimizer` once, `accumulating` around the backward passes of all but the
+last of k accumulated samples, `average` for logged numbers and `broadcast_state` once at the
+start; I/O is guarded by `is_main`.
 
 Rank and world size come from the environment the launcher sets (`torchrun`: RANK, WORLD_SIZE,
 LOCAL_RANK; `horovodrun`/`mpirun`: horovod's own), as in nanoGPT; nothing here spawns processes.
 
-Why no DistributedDataParallel for the torch backend: a CycleGAN step runs each generator three
-times (translation, identity, cycle) and each discriminator on three inputs before one backward;
-DDP's reducer is built around one forward per backward and rejects or mis-handles this pattern
-without `static_graph` tricks. Averaging the gradients with one coalesced `all_reduce` per model
-after backward is exactly what DDP computes (mean over ranks of each gradient), and is what
-horovod's DistributedOptimizer does, so both backends run the same mathematics.
+Gradients: the torch backend wraps each network in DistributedDataParallel, whose buckets are
+averaged during the backward (overlapping communication with it on GPUs); horovod's
+DistributedOptimizer averages in `step()`, one grouped allreduce per optimiser. A CycleGAN step
+runs each generator three times (translation, cycle, identity) before one backward, and the
+generators' loss calls the discriminators while they are frozen; DDP handles both (one gradient
+per parameter per backward; frozen parameters are skipped), which the 2-process equality test
+checks against one process.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable, MutableMapping
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 
 import torch
 import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
 
 BACKENDS = ("none", "torch", "horovod")
 
@@ -47,8 +51,13 @@ class Distributed:
         follows `backward_passes` backward calls when k samples are accumulated)."""
         return optimizer
 
-    def average_gradients(self, parameters: Iterable[torch.nn.Parameter]) -> None:
-        """Mean of each gradient over the ranks, in place (no-op with one process)."""
+    def wrap_model(self, model: torch.nn.Module) -> torch.nn.Module:
+        """The module to run forward passes through (DDP for the torch backend)."""
+        return model
+
+    def accumulating(self, models: Iterable[torch.nn.Module]) -> AbstractContextManager:
+        """Context for a backward whose gradients are only accumulated, not yet averaged."""
+        return nullcontext()
 
     def average(self, values: dict[str, float]) -> dict[str, float]:
         """Mean of logged numbers over the ranks."""
@@ -68,7 +77,7 @@ class Distributed:
 
 
 class TorchDistributed(Distributed):
-    """torch.distributed: NCCL on GPU, gloo on CPU; gradients averaged by coalesced all_reduce."""
+    """torch.distributed: NCCL on GPU, gloo on CPU; gradients averaged by DistributedDataParallel."""
 
     name = "torch"
 
@@ -80,19 +89,17 @@ class TorchDistributed(Distributed):
         self.world_size = dist.get_world_size()
         self.local_rank = int(os.environ.get("LOCAL_RANK", 0))
 
-    def _all_reduce_mean(self, tensors: list[torch.Tensor]) -> None:
-        if not tensors:
-            return
-        flat = torch.cat([t.reshape(-1) for t in tensors])
-        dist.all_reduce(flat)
-        flat /= self.world_size
-        offset = 0
-        for tensor in tensors:
-            tensor.copy_(flat[offset : offset + tensor.numel()].view_as(tensor))
-            offset += tensor.numel()
+    def wrap_model(self, model: torch.nn.Module) -> torch.nn.Module:
+        # no buffers to broadcast (instance norm keeps no running stats); parameters are
+        # broadcast from rank 0 by DDP's constructor
+        device_ids = [self.device.index] if self.device.type == "cuda" else None
+        return DistributedDataParallel(model, device_ids=device_ids, broadcast_buffers=False)
 
-    def average_gradients(self, parameters: Iterable[torch.nn.Parameter]) -> None:
-        self._all_reduce_mean([p.grad for p in parameters if p.grad is not None])
+    def accumulating(self, models: Iterable[torch.nn.Module]) -> AbstractContextManager:
+        stack = ExitStack()
+        for model in models:
+            stack.enter_context(model.no_sync())
+        return stack
 
     def average(self, values: dict[str, float]) -> dict[str, float]:
         keys = sorted(values)
@@ -139,7 +146,7 @@ class HorovodDistributed(Distributed):
     def wrap_optimizer(self, optimizer: torch.optim.Optimizer, model: torch.nn.Module, prefix: str,
                        backward_passes: int = 1) -> torch.optim.Optimizer:
         # groups=1: all of the optimiser's gradients leave in one grouped allreduce once the last
-        # is ready, as the torch backend's one coalesced all_reduce does. Per-tensor allreduces
+        # is ready. Per-tensor allreduces
         # (horovod's default) cost one negotiation each; on 2 CPU cores grouping raised 2 processes
         # from 1.49x to 1.62x of one (benchmarks/RESULTS.md), and at scale each avoided allreduce
         # saves a ring latency (docs/scaling.md).

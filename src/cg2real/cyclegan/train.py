@@ -204,9 +204,10 @@ class CycleGANTrainer:
         for model in self.models.values():
             model.to(device=device, memory_format=memory_format)
         dist.broadcast_state(self.models.values())
-        # forward passes go through torch.compile'd wrappers when asked; parameters, state dicts and
-        # optimisers stay on the plain modules, so checkpoints are the same either way
-        self.forward = {name: torch.compile(model) if settings.compile else model for name, model in self.models.items()}
+        # forward passes go through the backend's wrapper (DDP for torch) and, when asked, torch.compile;
+        # parameters, state dicts and optimisers stay on the plain modules, so checkpoints are the same
+        self.wrapped = {name: dist.wrap_model(model) for name, model in self.models.items()}
+        self.forward = {name: torch.compile(model) if settings.compile else model for name, model in self.wrapped.items()}
         generators = itertools.chain(self.models["G_A"].parameters(), self.models["G_B"].parameters())
         discriminators = itertools.chain(self.models["D_A"].parameters(), self.models["D_B"].parameters())
         # fused Adam on CUDA: one kernel for all parameters instead of a launch per tensor
@@ -273,6 +274,10 @@ class CycleGANTrainer:
                                               + consistency_loss(model, fake, fake_scores, self.bcr_transform))
             return loss
 
+    def _accumulating(self, last: bool):
+        """All but the last of k accumulated samples only accumulate gradients (DDP's no_sync)."""
+        return nullcontext() if last else self.dist.accumulating(self.wrapped.values())
+
     def train_step(self, micro_batches: list[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, float]:
         """One optimiser step of G then D over `micro_batches` (k > 1 when simulating k processes)."""
         m, k = self.models, len(micro_batches)
@@ -280,27 +285,24 @@ class CycleGANTrainer:
         set_requires_grad([m["D_A"], m["D_B"]], False)
         self.opt_g.zero_grad()
         fakes = []
-        for real_a, real_b in micro_batches:
-            losses, fake_a, fake_b = self._generator_losses(real_a, real_b)
-            loss = sum(losses.values())
-            self.scaler.scale(loss / k).backward()
+        for i, (real_a, real_b) in enumerate(micro_batches):
+            with self._accumulating(last=i == k - 1):
+                losses, fake_a, fake_b = self._generator_losses(real_a, real_b)
+                self.scaler.scale(sum(losses.values()) / k).backward()
             fakes.append((real_a, real_b, fake_a, fake_b))
             for name, value in losses.items():
                 totals[name] += value.detach() / k
-        generator_params = [p for g in ("G_A", "G_B") for p in m[g].parameters()]
-        self.dist.average_gradients(generator_params)
-        self.scaler.step(self.opt_g)
+        self.scaler.step(self.opt_g)  # gradients are averaged over the ranks by now (or inside step)
 
         set_requires_grad([m["D_A"], m["D_B"]], True)
         self.opt_d.zero_grad()
-        for real_a, real_b, fake_a, fake_b in fakes:
-            loss_d_a = self._discriminator_loss("D_A", real_b, self.pools["B"].query(fake_b))
-            loss_d_b = self._discriminator_loss("D_B", real_a, self.pools["A"].query(fake_a))
-            self.scaler.scale((loss_d_a + loss_d_b) / k).backward()
+        for i, (real_a, real_b, fake_a, fake_b) in enumerate(fakes):
+            with self._accumulating(last=i == k - 1):
+                loss_d_a = self._discriminator_loss("D_A", real_b, self.pools["B"].query(fake_b))
+                loss_d_b = self._discriminator_loss("D_B", real_a, self.pools["A"].query(fake_a))
+                self.scaler.scale((loss_d_a + loss_d_b) / k).backward()
             totals["D_A"] += loss_d_a.detach() / k
             totals["D_B"] += loss_d_b.detach() / k
-        discriminator_params = [p for d in ("D_A", "D_B") for p in m[d].parameters()]
-        self.dist.average_gradients(discriminator_params)
         self.scaler.step(self.opt_d)
         self.scaler.update()
         return totals  # tensors: read once per epoch, so the inner loop never waits on the device
