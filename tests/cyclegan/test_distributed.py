@@ -1,3 +1,6 @@
+"""Backend selection and horovod's cycle-time setting (the backends themselves run in test_train's
+2-process tests)."""
+
 import pytest
 
 from cg2real.cyclegan.distributed import apply_cycle_time, init_distributed

@@ -179,7 +179,8 @@ def test_two_processes_equal_one_process_accumulating_all_samples(tmp_path, crop
     # the pools are per process by design; switch them off here
     settings = replace(TINY, pool_size=0, simulate_processes=per_rank)
     generator = torch.Generator().manual_seed(5)
-    inputs = [tuple(torch.rand(1, 3, 32, 32, generator=generator) * 2 - 1 for _ in range(2)) for _ in range(2 * per_rank)]
+    inputs = [tuple(torch.rand(1, 3, 32, 32, generator=generator) * 2 - 1 for _ in range(2))
+              for _ in range(2 * per_rank)]
     out = tmp_path / "ddp"
     out.mkdir()
     torch.save(inputs, out / "inputs.pt")

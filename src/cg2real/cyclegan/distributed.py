@@ -146,10 +146,9 @@ class HorovodDistributed(Distributed):
     def wrap_optimizer(self, optimizer: torch.optim.Optimizer, model: torch.nn.Module, prefix: str,
                        backward_passes: int = 1) -> torch.optim.Optimizer:
         # groups=1: all of the optimiser's gradients leave in one grouped allreduce once the last
-        # is ready. Per-tensor allreduces
-        # (horovod's default) cost one negotiation each; on 2 CPU cores grouping raised 2 processes
-        # from 1.49x to 1.62x of one (benchmarks/RESULTS.md), and at scale each avoided allreduce
-        # saves a ring latency (docs/scaling.md).
+        # is ready. Per-tensor allreduces (horovod's default) cost one negotiation each; on 2 CPU
+        # cores grouping raised 2 processes from 1.49x to 1.62x of one (benchmarks/RESULTS.md),
+        # and at scale each avoided allreduce saves a ring latency (docs/scaling.md).
         named = [(f"{prefix}.{name}", p) for name, p in model.named_parameters()]
         return self.hvd.DistributedOptimizer(optimizer, named_parameters=named, op=self.hvd.Average, groups=1,
                                              backward_passes_per_step=backward_passes)

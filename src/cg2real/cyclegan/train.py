@@ -28,7 +28,7 @@ import json
 import logging
 import math
 import time
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -274,7 +274,7 @@ class CycleGANTrainer:
                                               + consistency_loss(model, fake, fake_scores, self.bcr_transform))
             return loss
 
-    def _accumulating(self, last: bool):
+    def _accumulating(self, last: bool) -> AbstractContextManager:
         """All but the last of k accumulated samples only accumulate gradients (DDP's no_sync)."""
         return nullcontext() if last else self.dist.accumulating(self.wrapped.values())
 

@@ -4,8 +4,8 @@
 
 Step time = compute + gradient allreduce, not overlapped (as this project's horovod backend runs
 it: one grouped allreduce per model pair after its backward; the torch backend's DDP overlaps its
-buckets with the backward, so for it the model is an upper bound). Efficiency at N nodes = step time
-on 1 node / step time on N nodes, the paper's baseline. A first-order model, to say which term
+buckets with the backward, so for it the model overstates the step time). Efficiency at N nodes =
+step time on 1 node / step time on N nodes, the paper's baseline. A first-order model, to say which term
 matters at which scale, not to predict minutes: latencies are NCCL's own model constants, the
 V100's compute is calibrated on the paper's 1-node time, the H100's is an assumption.
 """
