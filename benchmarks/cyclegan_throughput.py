@@ -20,8 +20,9 @@ environment is passed on and wins, so another cycle time is one variable away:
 spends averaging gradients (torch/gloo: one all_reduce per network, standing in for DDP's
 buckets; horovod/gloo: one grouped allreduce per optimiser, as the trainer's
 `DistributedOptimizer(groups=1)` does) and the CPU horovod's background thread burns while the
-training thread is idle; and a third, the compute-only ceiling: our `train_step` (no communication, no data loading) in 1 process
-pinned to one core, against 2 independent such processes on two cores over the same interval.
+training thread is idle; and a third, the compute-only ceiling: our `train_step` (no
+communication, no data loading) in 1 process pinned to one core, against 2 independent such
+processes on two cores over the same interval.
 What 2 cores give without any communication bounds what 2 training processes can reach here.
 
 On the CPU use a small model (`--ngf 16 --size 64`); the full model (`--ngf 64 --size 256`) is
