@@ -64,7 +64,7 @@ class Distributed:
         return dict(values)
 
     def broadcast_state(self, models: Iterable[torch.nn.Module]) -> None:
-        """Make every rank start from rank 0's parameters."""
+        """Make every rank start from rank 0's parameters (for torch, `wrap_model`'s DDP does it)."""
 
     def broadcast_optimizer(self, optimizer: torch.optim.Optimizer) -> None:
         """Make every rank continue from rank 0's optimiser state (after a resume)."""
@@ -90,8 +90,8 @@ class TorchDistributed(Distributed):
         self.local_rank = int(os.environ.get("LOCAL_RANK", 0))
 
     def wrap_model(self, model: torch.nn.Module) -> torch.nn.Module:
-        # no buffers to broadcast (instance norm keeps no running stats); parameters are
-        # broadcast from rank 0 by DDP's constructor
+        # DDP's constructor broadcasts rank 0's parameters (so `broadcast_state` has nothing left to
+        # do here); there are no buffers to keep in sync (instance norm keeps no running stats)
         device_ids = [self.device.index] if self.device.type == "cuda" else None
         return DistributedDataParallel(model, device_ids=device_ids, broadcast_buffers=False)
 
@@ -107,11 +107,6 @@ class TorchDistributed(Distributed):
         dist.all_reduce(tensor)
         means = {k: float(v) / self.world_size for k, v in zip(keys, tensor.tolist())}
         return {k: means[k] for k in values}
-
-    def broadcast_state(self, models: Iterable[torch.nn.Module]) -> None:
-        for model in models:
-            for tensor in model.state_dict().values():
-                dist.broadcast(tensor, src=0)
 
     def broadcast_optimizer(self, optimizer: torch.optim.Optimizer) -> None:
         for state in optimizer.state.values():

@@ -5,8 +5,8 @@
 Step time = compute + gradient allreduce, not overlapped (as this project's horovod backend runs
 it: one grouped allreduce per model pair after its backward; the torch backend's DDP overlaps its
 buckets with the backward, so for it the model overstates the step time). Efficiency at N nodes =
-step time on 1 node / step time on N nodes, the paper's baseline. A first-order model, to say which term
-matters at which scale, not to predict minutes: latencies are NCCL's own model constants, the
+step time on 1 node / step time on N nodes, the paper's baseline. A first-order model, to say which
+term matters at which scale, not to predict minutes: latencies are NCCL's own model constants, the
 V100's compute is calibrated on the paper's 1-node time, the H100's is an assumption.
 """
 
@@ -15,6 +15,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+
+from cg2real.report.scalability import PAPER_POINTS
 
 # A training step on one sample: the generator phase runs G_A and G_B three times each (translate,
 # reconstruct, identity), forward and backward (backward ~ 2x forward: input and weight gradients),
@@ -27,7 +29,8 @@ DISCRIMINATOR_PASSES = 2 * 2 + 4 * 3
 # process at 1 node, and scale 4 keeps every epoch at 4 x 4822 samples over all processes.
 PAPER_EPOCHS = 200
 PAPER_EPOCH_SAMPLES = 4 * max(4822, 3163)
-PAPER_HOURS = {4: 68.77, 512: 68.77 / 93.8}  # 512: from the published 93.8x (0.73 h is rounded)
+# hours per GPU count, each from the 4-GPU time and the published speed-up (0.73 h at 512 is rounded)
+PAPER_HOURS = {gpus: PAPER_POINTS[0][1] / speed_up for gpus, _, speed_up in PAPER_POINTS}
 V100_FP32_PEAK = 15.7e12  # V100 SXM2, FP32 (PyTorch 1.0 trained in FP32)
 
 
