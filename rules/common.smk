@@ -137,7 +137,7 @@ def check_weight_files():
         problems.append(f"  detector.train.weights = {detector_weights}: missing; put the pretrained detector "
                         "there (the paper: ultralytics' yolov3u.pt), or set the key to null to train from scratch")
     if config["fid"]["require_weights"]:
-        from cg2real.translate.inception import WEIGHTS_FILE, default_weights_path
+        from cg2real.metrics.inception import WEIGHTS_FILE, default_weights_path
 
         fid_weights = Path(config["fid"]["weights"] or default_weights_path())
         if not fid_weights.is_file():

@@ -91,8 +91,8 @@ def _translate(args: argparse.Namespace) -> None:
 
 def _fid(args: argparse.Namespace) -> None:
     from cg2real.cyclegan.distributed import pick_device
-    from cg2real.translate.fid_curve import write_fid_curve
-    from cg2real.translate.inception import default_weights_path
+    from cg2real.metrics.fid_curve import write_fid_curve
+    from cg2real.metrics.inception import default_weights_path
 
     weights = args.weights or default_weights_path()
     write_fid_curve(args.run_dir, args.real_crops, args.cg_crops, weights, args.out, args.batch_size,
@@ -101,8 +101,8 @@ def _fid(args: argparse.Namespace) -> None:
 
 def _inception_score(args: argparse.Namespace) -> None:
     from cg2real.cyclegan.distributed import pick_device
-    from cg2real.translate.inception import default_weights_path
-    from cg2real.translate.inception_score import write_inception_score
+    from cg2real.metrics.inception import default_weights_path
+    from cg2real.metrics.inception_score import write_inception_score
 
     weights = args.weights or default_weights_path()
     write_inception_score(args.run_dir, args.cg_crops, weights, args.out, args.batch_size,
@@ -117,7 +117,7 @@ def _named_csv(text: str) -> tuple[str, Path]:
 
 
 def _plot_fid(args: argparse.Namespace) -> None:
-    from cg2real.translate.fid_curve import plot_fid_curves
+    from cg2real.metrics.fid_curve import plot_fid_curves
 
     curves = dict(args.csv)
     if len(curves) != len(args.csv):

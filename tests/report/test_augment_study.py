@@ -11,7 +11,7 @@ import pytest
 from cg2real.__main__ import main
 from cg2real.errors import DataError
 from cg2real.report.augment_study import COLUMNS, StudyRun, study_runs_from_json, write_augment_study
-from cg2real.translate.fid_curve import FIELDS
+from cg2real.metrics.fid_curve import FIELDS
 
 OFF = {"diffaug_policy": "", "diffaug_shared": False, "lambda_bcr": 0.0, "bcr_policy": "", "classic_policies": [],
        "classic_contrast": 1.5, "lr": 0.0002}

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cg2real.errors import DataError
-from cg2real.translate.fid_curve import read_fid_curve
+from cg2real.metrics.fid_curve import read_fid_curve
 
 NOT_COMPUTED = "not computed"
 NOT_IN_TABLE2 = "not in Table 2"

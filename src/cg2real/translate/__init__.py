@@ -1,1 +1,1 @@
-"""Translation stage: CG frames through a trained generator, FID, compact generators."""
+"""Translation stage: CG frames through a trained CG->real generator (full or compact)."""

@@ -25,7 +25,7 @@ from torch.nn import functional as F
 from tqdm import tqdm
 
 from cg2real.errors import DataError
-from cg2real.translate.fid import feature_statistics, frechet_distance
+from cg2real.metrics.fid import feature_statistics, frechet_distance
 
 log = logging.getLogger(__name__)
 

@@ -28,8 +28,8 @@ from tqdm import tqdm
 
 from cg2real.cyclegan.train import RunPaths
 from cg2real.errors import DataError
-from cg2real.translate.fid_curve import COMPUTED, image_files, translated_crops
-from cg2real.translate.inception import load_inception_classifier, missing_weights_message, same_size_batches
+from cg2real.metrics.fid_curve import COMPUTED, image_files, translated_crops
+from cg2real.metrics.inception import load_inception_classifier, missing_weights_message, same_size_batches
 from cg2real.translate.translate import load_generator
 
 log = logging.getLogger(__name__)

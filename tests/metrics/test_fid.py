@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from cg2real.translate.fid import feature_statistics, frechet_distance, frechet_distance_of_features
+from cg2real.metrics.fid import feature_statistics, frechet_distance, frechet_distance_of_features
 
 
 def direct_frechet(a: np.ndarray, b: np.ndarray) -> float:

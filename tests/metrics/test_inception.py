@@ -16,7 +16,7 @@ import torchvision
 from pytorch_fid import inception as pytorch_fid_inception
 
 from cg2real.errors import DataError
-from cg2real.translate.inception import (
+from cg2real.metrics.inception import (
     WEIGHTS_FILE,
     WEIGHTS_URL,
     default_weights_path,

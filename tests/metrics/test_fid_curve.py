@@ -16,17 +16,17 @@ import pytest
 import torch
 
 from cg2real.__main__ import main
-from cg2real.translate import fid_curve
+from cg2real.metrics import fid_curve
 from cg2real.cyclegan.networks import define_generator
 from cg2real.errors import DataError
-from cg2real.translate.fid_curve import (
+from cg2real.metrics.fid_curve import (
     FIELDS,
     NOT_COMPUTED_TEXT,
     plot_fid_curves,
     run_generators,
     write_fid_curve,
 )
-from cg2real.translate.inception import WEIGHTS_FILE, fid_of_image_sets, load_fid_inception
+from cg2real.metrics.inception import WEIGHTS_FILE, fid_of_image_sets, load_fid_inception
 from cg2real.translate.translate import load_generator, translate_images
 from tests.translate.test_inception import images, write_fake_fid_weights
 

@@ -16,8 +16,8 @@ import torch
 
 from cg2real.__main__ import main
 from cg2real.errors import DataError
-from cg2real.translate.inception import WEIGHTS_FILE, load_inception_classifier
-from cg2real.translate.inception_score import class_probabilities, inception_score, usable_splits, write_inception_score
+from cg2real.metrics.inception import WEIGHTS_FILE, load_inception_classifier
+from cg2real.metrics.inception_score import class_probabilities, inception_score, usable_splits, write_inception_score
 from tests.translate.test_fid_curve import crops, run  # noqa: F401  (fixtures)
 from tests.translate.test_inception import images, write_fake_fid_weights
 

@@ -32,8 +32,8 @@ import torch  # noqa: E402
 from cg2real.cyclegan.data import read_rgb  # noqa: E402
 from cg2real.cyclegan.train import RunPaths  # noqa: E402
 from cg2real.errors import DataError  # noqa: E402
-from cg2real.translate.fid import feature_statistics, frechet_distance  # noqa: E402
-from cg2real.translate.inception import (  # noqa: E402
+from cg2real.metrics.fid import feature_statistics, frechet_distance  # noqa: E402
+from cg2real.metrics.inception import (  # noqa: E402
     inception_features,
     load_fid_inception,
     missing_weights_message,
