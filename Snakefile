@@ -10,18 +10,20 @@ configfile: "config.yaml"
 
 
 include: "rules/common.smk"
+include: "rules/cluster.smk"
 include: "rules/data.smk"
 include: "rules/cyclegan.smk"
+include: "rules/compact.smk"
 include: "rules/translate.smk"
-include: "rules/fid.smk"
+include: "rules/metrics.smk"
 include: "rules/detector.smk"
 include: "rules/report.smk"
 
 
 rule all:
+    default_target: True
     input:
         final_outputs(),
-    default_target: True
 
 
 rule data:

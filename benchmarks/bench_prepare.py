@@ -16,6 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from cg2real.data.bdd100k import BDD100KSettings
 from cg2real.data.crop import CropSettings
 from cg2real.data.demo import DemoSettings, make_demo_datasets
 from cg2real.data.prepare import select_bdd100k, write_crops
@@ -60,7 +61,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             manifest = Path(tmp) / "manifest.csv"
             started = time.perf_counter()
-            select_bdd100k(labels, images, ["person"], FILTER, manifest, workers)
+            select_bdd100k(labels, images, BDD100KSettings(("person",)), FILTER, manifest, workers)
             filtered = time.perf_counter()
             write_crops(manifest, Path(tmp) / "crops", CROP, workers)
             cropped = time.perf_counter()

@@ -50,6 +50,8 @@ import cv2
 import numpy as np
 import yaml
 
+from cg2real.cyclegan.run import RunPaths
+
 CONFIG = Path(__file__).resolve().parents[1] / "config.yaml"
 SETUPS = (("none", 1), ("torch", 1), ("torch", 2), ("horovod", 1), ("horovod", 2))
 PROBE_MARK = "PROBE "
@@ -109,7 +111,7 @@ def run_training(backend: str, nproc: int, crops: Path, settings: dict, device: 
     if done.returncode != 0:
         print(f"{backend} x{nproc}: failed ({done.stderr.strip().splitlines()[-1] if done.stderr else '?'})")
         return None
-    with (out / "metrics.csv").open() as handle:
+    with RunPaths(out).metrics.open() as handle:
         rate = float(list(csv.DictReader(handle))[-1]["images_per_s"])
     return {"rate": rate, "others": max(0.0, ((busy_seconds() - busy) - (cpu_after - cpu)) / wall),
             "cpu": cpu_after - cpu, "switches": switches_after - switches}

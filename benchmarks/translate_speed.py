@@ -23,9 +23,11 @@ import torch
 
 from cg2real.compact.cost import count_macs, count_parameters
 from cg2real.compact.generator import CompactGenerator
+from cg2real.compact.paths import CARD, WEIGHTS
 from cg2real.compact.prune import prune
 from cg2real.cyclegan.distributed import pick_device
 from cg2real.cyclegan.networks import define_generator
+from cg2real.cyclegan.run import RunPaths
 from cg2real.translate.translate import MULTIPLE, load_generator, translate_images
 
 
@@ -40,8 +42,9 @@ def synthetic_pair(keep: float) -> tuple[torch.nn.Module, torch.nn.Module]:
 
 def run_pair(run_dir: Path, compact_dir: Path) -> tuple[torch.nn.Module, torch.nn.Module]:
     cpu = torch.device("cpu")
-    return (load_generator(run_dir / "G_cg2real.pt", run_dir / "model.json", cpu),
-            load_generator(compact_dir / "G_cg2real.pt", compact_dir / "model.json", cpu))
+    run = RunPaths(run_dir)
+    return (load_generator(run.generator_cg2real, run.model_card, cpu),
+            load_generator(compact_dir / WEIGHTS, compact_dir / CARD, cpu))
 
 
 def images_per_second(generator: torch.nn.Module, frames: list[np.ndarray], batch_size: int,

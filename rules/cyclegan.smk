@@ -10,20 +10,22 @@ rule train_cyclegan:
         generator=PATHS["cyclegan_generator"],
         metrics=PATHS["cyclegan_metrics"],
         card=PATHS["cyclegan_card"],
-    params:
-        backend=lambda wildcards: cyclegan_run(wildcards)["backend"],
-        nproc=lambda wildcards: cyclegan_run(wildcards)["nproc"],
-        device=CYCLEGAN["device"],
-        out=run_folder,
-        settings=cyclegan_settings_json,
-    threads: lambda wildcards: cyclegan_run(wildcards)["nproc"]
-    resources:
-        **job_resources("train_cyclegan", gpus=lambda wildcards: cyclegan_run(wildcards)["nproc"]),
     log:
         log_path("train_cyclegan", "{run}"),
+    benchmark:
+        benchmark_path("train_cyclegan", "{run}")
     conda:
         "../envs/gan.yaml"
+    threads: run_setting("nproc")
+    resources:
+        **job_resources("train_cyclegan", gpus=run_setting("nproc")),
+    params:
+        backend=run_setting("backend"),
+        nproc=run_setting("nproc"),
+        device=setting("cyclegan", "device"),
+        out=output_folder("generator"),
+        settings=plan_json(plan.run_settings, "run"),
     shell:
         "python -m cg2real launch --backend {params.backend} --nproc {params.nproc} -- train-cyclegan"
-        " --crops-a {input.cg} --crops-b {input.real} --out {params.out} --settings {params.settings:q}"
-        " --backend {params.backend} --device {params.device} > {log} 2>&1"
+        " --crops-a {input.cg:q} --crops-b {input.real:q} --out {params.out:q} --settings {params.settings:q}"
+        " --backend {params.backend} --device {params.device} > {log:q} 2>&1"

@@ -7,19 +7,20 @@ rule detector_set:
         unpack(detector_set_inputs),
     output:
         directory(PATHS["detector_set"]),
-    params:
-        real_count=lambda wildcards: CONDITIONS[wildcards.condition]["real"],
-        cg_args=detector_set_cg_args,
-        seed=DETECTOR["sample_seed"],
-    resources:
-        **job_resources("detector_set"),
     log:
         log_path("detector_set", "{condition}"),
+    benchmark:
+        benchmark_path("detector_set", "{condition}")
     conda:
         "../envs/detector.yaml"
+    resources:
+        **job_resources("detector_set"),
+    params:
+        cg=optional_input("cg"),
+        settings=plan_json(plan.detector_set_settings, "condition"),
     shell:
-        "python -m cg2real detector-set --real {input.real} --real-count {params.real_count} {params.cg_args}"
-        " --val {input.val} --seed {params.seed} --out {output} > {log} 2>&1"
+        "python -m cg2real detector-set --real {input.real:q} --cg={params.cg:q} --val {input.val:q}"
+        " --settings {params.settings:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule train_detector:
@@ -28,21 +29,22 @@ rule train_detector:
     output:
         weights=PATHS["detector_weights"],
         summary=PATHS["detector_summary"],
-    params:
-        data=lambda wildcards, input: f"{input[0]}/data.yaml",
-        out=lambda wildcards, output: str(Path(output.weights).parent),
-        settings=section_json("detector", "train"),
-        device=DETECTOR["device"],
-    threads: 2
-    resources:
-        **job_resources("train_detector", gpus=device_gpus(DETECTOR["device"])),
     log:
         log_path("train_detector", "{condition}"),
+    benchmark:
+        benchmark_path("train_detector", "{condition}")
     conda:
         "../envs/detector.yaml"
+    threads: 2
+    resources:
+        **job_resources("train_detector", gpus=setting("detector", "device")),
+    params:
+        out=output_folder("weights"),
+        settings=settings("detector", "train"),
+        device=setting("detector", "device"),
     shell:
-        "python -m cg2real train-detector --data {params.data} --settings {params.settings:q}"
-        " --device {params.device} --out {params.out} > {log} 2>&1"
+        "python -m cg2real train-detector --data {input:q} --settings {params.settings:q}"
+        " --device {params.device} --out {params.out:q} > {log:q} 2>&1"
 
 
 rule evaluate_detector:
@@ -52,18 +54,23 @@ rule evaluate_detector:
         coco=PATHS["coco"].format(dataset="real_val"),
     output:
         PATHS["table2_row"],
-    params:
-        settings=section_json("detector", "evaluate"),
-        imgsz=DETECTOR["train"]["imgsz"],
-        device=DETECTOR["device"],
-        provenance=condition_provenance_json,
-    resources:
-        **job_resources("evaluate_detector", gpus=min(1, device_gpus(DETECTOR["device"]))),
     log:
         log_path("evaluate_detector", "{condition}"),
+    benchmark:
+        benchmark_path("evaluate_detector", "{condition}")
     conda:
         "../envs/detector.yaml"
+    resources:
+        **job_resources(
+            "evaluate_detector",
+            gpus=min(1, device_gpus(setting("detector", "device"))),
+        ),
+    params:
+        settings=settings("detector", "evaluate"),
+        imgsz=setting("detector", "train", "imgsz"),
+        device=setting("detector", "device"),
+        provenance=plan_json(plan.condition_provenance, "condition"),
     shell:
-        "python -m cg2real evaluate-detector --condition {wildcards.condition} --weights {input.weights}"
-        " --data {input.data} --coco {input.coco} --settings {params.settings:q} --imgsz {params.imgsz}"
-        " --device {params.device} --provenance {params.provenance:q} --out {output} > {log} 2>&1"
+        "python -m cg2real evaluate-detector --condition {wildcards.condition} --weights {input.weights:q}"
+        " --data {input.data:q} --coco {input.coco:q} --settings {params.settings:q} --imgsz {params.imgsz}"
+        " --device {params.device} --provenance {params.provenance:q} --out {output:q} > {log:q} 2>&1"

@@ -39,7 +39,8 @@ def bdd(tmp_path):
 
 def select(labels, images, out, filter_json=FILTER):
     return main(["select-bdd100k", "--labels", str(labels), "--images", str(images),
-                 "--person-categories", "person", "--filter", filter_json, "--out", str(out), "--workers", "2"])
+                 "--settings", json.dumps({"person_categories": ["person"]}), "--filter", filter_json,
+                 "--out", str(out), "--workers", "2"])
 
 
 def test_bad_frames_are_recorded_not_lost(tmp_path, bdd, caplog):
@@ -55,7 +56,7 @@ def test_bad_frames_are_recorded_not_lost(tmp_path, bdd, caplog):
 
     yolo = tmp_path / "yolo"
     coco = tmp_path / "gt.json"
-    args = ["export-yolo", "--manifest", str(manifest), "--out", str(yolo), "--frames", "all", "--coco", str(coco)]
+    args = ["export-detector-set", "--manifest", str(manifest), "--out", str(yolo), "--frames", "all", "--coco", str(coco)]
     assert main(args) == 0
     # every usable frame is a validation image, including the ones without a (large) person
     assert sorted(p.name for p in (yolo / "images").iterdir()) == ["empty.jpg", "good.jpg", "small.jpg"]
@@ -87,7 +88,7 @@ def test_crop_cli_writes_one_crop_per_kept_frame(tmp_path, bdd):
     assert select(labels, images, manifest) == 0
     settings = json.dumps({"size": 32, "max_person_fraction": 1.0, "pad_mode": "reflect", "pad_value": 0})
     out = tmp_path / "crops"
-    assert main(["crop", "--manifest", str(manifest), "--out", str(out), "--settings", settings]) == 0
+    assert main(["crop-persons", "--manifest", str(manifest), "--out", str(out), "--settings", settings]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["crops.csv", "good.png"]
     record = pd.read_csv(out / "crops.csv")
     assert record["scale"].tolist() == pytest.approx([32 / 70])  # 70 px tall person shrunk to the 32 px crop

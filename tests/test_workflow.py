@@ -1,218 +1,112 @@
-"""Real snakemake runs of the workflow on tiny demo data, each in its own temp folder."""
+"""The workflow's plan (cg2real.workflow), from config dicts alone: no Snakemake run."""
 
 from __future__ import annotations
 
 import json
-import os
-import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-import cv2
-import numpy as np
-import pandas as pd
 import pytest
 import yaml
 
+from cg2real import workflow
+
 REPO = Path(__file__).resolve().parents[1]
-WORKFLOW_FILES = ("Snakefile", "config.yaml", "rules", "schemas", "envs", "report")
-SNAKEMAKE = Path(sys.executable).with_name("snakemake")
-
-TINY_DEMO = {
-    "seed": 3, "real_train_frames": 12, "real_val_frames": 8, "real_width": 192, "real_height": 108,
-    "cg_frames": 12, "cg_width": 160, "cg_height": 120, "no_person_fraction": 0.15,
-}
-
-TINY_CYCLEGAN = {"ngf": 4, "ndf": 4, "load_size": 36, "crop_size": 32, "n_epochs": 1, "n_epochs_decay": 1}
-
-TINY_DETECTOR = {"width_multiple": 0.125, "imgsz": 64, "batch": 4, "iterations": 4, "workers": 0}
-TINY_CONDITIONS = {
-    "a": {"real": 4},
-    "b": {"real": 4, "cg": {"source": "raw", "count": "all"}},
-    "c": {"real": 4, "cg": {"source": "cyclegan", "run": "demo", "count": "all"}},
-    "c_compact": {"real": 4, "cg": {"source": "compact", "run": "demo", "count": "all"}},
-    "c_diffaug": {"real": 4, "cg": {"source": "cyclegan", "run": "diffaug", "count": "all"}},
-}
-
-pytestmark = pytest.mark.workflow
 
 
-def make_workflow(tmp_path: Path, **data_overrides) -> Path:
-    """A copy of the workflow in tmp_path with a tiny demo config (plus overrides of `data`)."""
-    for name in WORKFLOW_FILES:
-        source = REPO / name
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, tmp_path / name)
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    config["data"]["demo"] = dict(TINY_DEMO)
-    config["data"]["crop"]["size"] = 48
-    config["cyclegan"]["defaults"].update(TINY_CYCLEGAN)
-    config["detector"]["train"].update(TINY_DETECTOR)
-    config["conditions"] = TINY_CONDITIONS
-    config["compact"]["threshold"] = 2.0  # every filter is a candidate: a 2-epoch tiny run has no small scales yet
-    for key, value in data_overrides.items():
-        config["data"][key] = value if not isinstance(value, dict) else {**config["data"][key], **value}
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    return tmp_path
+@pytest.fixture
+def config() -> dict:
+    return yaml.safe_load((REPO / "config.yaml").read_text())
 
 
-def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    """Run snakemake in `workdir`; its messages (stdout and stderr together) are in `.stdout`."""
-    env = {**os.environ, "PATH": f"{SNAKEMAKE.parent}{os.pathsep}{os.environ['PATH']}"}
-    return subprocess.run(
-        [str(SNAKEMAKE), "--cores", "2", *args], cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=900
-    )
+def test_run_settings_apply_a_runs_overrides_to_the_defaults_only(config):
+    settings = workflow.run_settings(config, "diffaug")
+    assert settings["diffaug_policy"] == "color,translation,cutout" and settings["lambda_bcr"] == 10.0
+    assert settings["lr"] == config["cyclegan"]["defaults"]["lr"]
+    assert workflow.run_settings(config, "demo") == config["cyclegan"]["defaults"]
+    assert config["cyclegan"]["defaults"]["diffaug_policy"] == ""  # the defaults are not mutated
 
 
-def test_data_stage_end_to_end(tmp_path):
-    workdir = make_workflow(tmp_path)
-    done = snakemake(workdir, "data")
-    assert done.returncode == 0, done.stdout[-3000:]
-    data = workdir / "results/data"
-
-    real_train = pd.read_csv(data / "manifests/real_train.csv")
-    assert len(real_train) == TINY_DEMO["real_train_frames"]
-    assert len(pd.read_csv(data / "manifests/cg.csv")) == TINY_DEMO["cg_frames"]
-    for dataset in ("real_train", "cg"):
-        manifest = pd.read_csv(data / f"manifests/{dataset}.csv")
-        kept = manifest[manifest["kept"]]
-        assert len(kept) > 0
-        summary = json.loads((data / f"summary/{dataset}.json").read_text())
-        assert summary["kept"] == len(kept) and summary["frames"] == len(manifest)
-        crops = sorted((data / f"crops/{dataset}").glob("*.png"))
-        assert len(crops) == len(kept)
-        assert cv2.imread(str(crops[0])).shape == (48, 48, 3)
-        yolo_images = list((data / f"yolo/{dataset}/images").iterdir())
-        assert len(yolo_images) == len(kept)
-
-    # validation: every readable frame, with all its persons in the COCO ground truth
-    real_val = pd.read_csv(data / "manifests/real_val.csv")
-    coco = json.loads((data / "coco/real_val.json").read_text())
-    assert len(coco["images"]) == int(real_val["usable"].sum()) == TINY_DEMO["real_val_frames"]
-    assert len(coco["annotations"]) == int(real_val["n_persons"].sum())
-    assert (data / "summary/cg_box_heights.png").stat().st_size > 1000
-
-    # nothing left to do: a second run plans no job
-    again = snakemake(workdir, "data", "--dry-run")
-    assert "Nothing to be done" in again.stdout
+def test_same_training_runs_keeps_only_the_smallest_runs_settings():
+    plain, augmented = {"lr": 0.0002, "diffaug_policy": ""}, {"lr": 0.0002, "diffaug_policy": "color"}
+    runs = {"demo": (2, plain), "solo": (1, plain), "diffaug": (2, augmented), "big": (8, dict(plain))}
+    assert workflow.same_training_runs(runs) == ["solo", "demo", "big"]
+    # the baseline is whatever has fewest processes: then the plain runs are the odd ones out
+    assert workflow.same_training_runs({**runs, "tiny": (1, augmented), "solo": (2, plain)}) == ["tiny", "diffaug"]
+    assert workflow.same_training_runs({}) == []
 
 
-def test_whole_workflow_through_distributed_cyclegan(tmp_path):
-    workdir = make_workflow(tmp_path)
-    done = snakemake(workdir)
-    assert done.returncode == 0, done.stdout[-3000:]
-    run = workdir / "results/cyclegan/demo"
-    metrics = pd.read_csv(run / "metrics.csv")
-    assert metrics["epoch"].tolist() == [1, 2]
-    assert metrics["processes"].tolist() == [2, 2]  # the demo run is a real 2-process gloo run
-    assert metrics[["G_A", "D_A", "cycle_A"]].notna().all().all()
-    log = (workdir / "logs/train_cyclegan/demo.log").read_text()
-    assert "torch.distributed.run --nproc_per_node=2" in log
-    assert (run / "G_cg2real.pt").stat().st_size > 0 and (run / "samples/epoch_0002.png").exists()
-    # translated CG detector set: same file names, sizes and labels as the CG set
-    source, translated = workdir / "results/data/yolo/cg", workdir / "results/translate/demo/full/yolo"
-    names = sorted(p.name for p in (source / "images").iterdir())
-    assert names and sorted(p.name for p in (translated / "images").iterdir()) == names
-    assert cv2.imread(str(translated / "images" / names[0])).shape == cv2.imread(str(source / "images" / names[0])).shape
-    assert (translated / "labels" / names[0].replace(".png", ".txt")).read_text() == (
-        source / "labels" / names[0].replace(".png", ".txt")).read_text()
-    # Table 2: one row per condition, scored on every ground-truth person of the real validation set
-    coco = json.loads((workdir / "results/data/coco/real_val.json").read_text())
-    rows = {c: json.loads((workdir / f"results/table2/{c}.json").read_text()) for c in TINY_CONDITIONS}
-    for condition, row in rows.items():
-        assert row["tp"] + row["fn"] == row["n_gt_boxes"] == len(coco["annotations"]), condition
-        assert 0.0 <= row["map50"] <= 1.0 and Path(row["weights"]).name == "best_map50.pt"
-    assert rows["a"]["train_frames"] == 4 and rows["b"]["train_frames"] == rows["c"]["train_frames"] > 4
-    selections = [json.loads((workdir / f"results/detector/{c}/data/selection.json").read_text()) for c in "bc"]
-    assert selections[0]["sources"][1]["frames"] == selections[1]["sources"][1]["frames"]  # the same CG frames
-    compact = json.loads((workdir / "results/compact/demo/summary.json").read_text())
-    assert compact["final"]["macs"] < compact["original"]["macs"], compact
-    assert sorted(p.name for p in (workdir / "results/translate/demo/compact/yolo/images").iterdir()) == names
-    fid = pd.read_csv(workdir / "results/fid/demo.csv")
-    assert fid["epoch"].tolist() == [1, 2, 2] and fid["status"].str.startswith("not computed").all()
-    study = (workdir / "results/augment_study.md").read_text()
-    assert "color,translation,cutout" in study and "not computed" in study  # no Inception weights here
-    assert f"{100 * rows['c_diffaug']['map50']:.2f}" in study
-    table = (workdir / "results/table2.md").read_text()
-    assert all(f"| ours | {c} |" in table for c in TINY_CONDITIONS)
-    again = snakemake(workdir, "--dry-run")
-    assert "Nothing to be done" in again.stdout
+def test_scaling_runs_count_simulated_processes(config):
+    assert workflow.scaling_runs(config) == ["solo", "demo"]
+    config["cyclegan"]["runs"]["solo"]["settings"] = {"simulate_processes": 2}
+    # solo now simulates 2 processes: as many as demo has, but a different training, so it drops out
+    assert workflow.scaling_runs(config) == ["demo"]
 
 
-def test_dry_run_and_lint_on_the_repository():
-    plan = snakemake(REPO, "--dry-run", "--forceall", "--quiet", "rules")  # whatever results/ holds
-    assert plan.returncode == 0, plan.stdout
-    for rule in ("make_demo_data", "select_synthia", "crop_persons", "train_cyclegan", "translate_cg", "train_detector", "evaluate_detector", "table2"):
-        assert rule in plan.stdout, rule
-    lint = snakemake(REPO, "--lint")
-    assert lint.returncode == 0 and "Congratulations" in lint.stdout, lint.stdout
+def test_conditions_map_to_the_generator_that_translated_their_frames(config):
+    conditions = config["conditions"]
+    assert workflow.condition_generator(conditions["a"]) is None
+    assert workflow.condition_generator(conditions["b"]) is None  # raw CG frames
+    assert workflow.condition_generator(conditions["c"]) == ("demo", "full")
+    assert workflow.condition_generator(conditions["c_compact"]) == ("demo", "compact")
+    assert workflow.compacted_runs(config) == ["demo"]
+    assert workflow.condition_of_run(config, "demo") == "c"  # the full generator's row, not c_compact
+    assert workflow.condition_of_run(config, "diffaug") == "c_diffaug"
+    assert workflow.condition_of_run(config, "solo") is None
+    assert workflow.conditions_of_runs(config) == ["c", "c_diffaug"]
 
 
-def test_config_value_of_wrong_type_is_rejected(tmp_path):
-    workdir = make_workflow(tmp_path, crop={"size": "large"})
-    done = snakemake(workdir, "--dry-run")
-    assert done.returncode != 0
-    assert "'large' is not of type 'integer'" in done.stdout
+def test_detector_set_settings_and_provenance(config):
+    assert workflow.detector_set_settings(config, "a") == {"real": 40, "cg": None, "seed": 0}
+    assert workflow.detector_set_settings(config, "b") == {"real": 40, "cg": "all", "seed": 0}
+    provenance = workflow.condition_provenance(config, "c_diffaug")
+    assert provenance["cyclegan"]["nproc"] == 2
+    assert provenance["cyclegan"]["settings"]["lambda_bcr"] == 10.0
+    assert provenance["data_source"] == "demo" and provenance["detector"] == config["detector"]
+    assert "cyclegan" not in workflow.condition_provenance(config, "b")
 
 
-def test_missing_dataset_names_the_config_key(tmp_path):
-    workdir = make_workflow(tmp_path, source="datasets")
-    done = snakemake(workdir, "--dry-run")
-    assert done.returncode != 0
-    assert "data.bdd100k.train_labels = data/bdd100k/labels/bdd100k_labels_images_train.json: missing" in done.stdout
-    assert "data.synthia.root" in done.stdout
+def test_augment_study_entries_name_each_runs_files(config):
+    entries = workflow.augment_study_entries(config, "fid/{run}.csv", "is/{run}.json", "table2/{condition}.json")
+    assert [e["run"] for e in entries] == ["demo", "solo", "diffaug"]
+    by_run = {e["run"]: e for e in entries}
+    assert by_run["demo"]["row"] == "table2/c.json" and by_run["solo"]["row"] is None
+    assert by_run["diffaug"]["fid"] == "fid/diffaug.csv" and by_run["diffaug"]["is"] == "is/diffaug.json"
+    json.dumps(entries)  # the subcommand reads it as JSON
 
 
-def test_filter_that_keeps_nothing_stops_with_counts(tmp_path):
-    workdir = make_workflow(tmp_path, filter={"min_height_fraction": 1.0})
-    done = snakemake(workdir, "data", "--keep-going")
-    assert done.returncode != 0
-    log = (workdir / "logs/select_bdd100k/train.log").read_text()
-    assert "filter kept 0 of 12 frames" in log and "person_too_small" in log
+def test_settings_json_drops_the_keys_that_arrive_as_inputs(config):
+    settings = json.loads(workflow.settings_json(config, "data", "synthia", without=("root", "box_file")))
+    assert set(settings) == {"layout", "person_classes", "min_component_pixels"}
 
 
-def real_layout_tree(root: Path) -> None:
-    """A few files in the layouts of the real BDD100K and SYNTHIA-RAND-CVPR16 (enough to plan)."""
-    for split in ("train", "val"):
-        image = root / f"data/bdd100k/images/100k/{split}/b1c66a42-6f7d68ca.jpg"
-        image.parent.mkdir(parents=True)
-        cv2.imwrite(str(image), np.zeros((720, 1280, 3), np.uint8))
-        labels = [{"name": image.name, "labels": [{"category": "person", "box2d": {"x1": 600, "y1": 200, "x2": 700, "y2": 500}}]}]
-        label_file = root / f"data/bdd100k/labels/bdd100k_labels_images_{split}.json"
-        label_file.parent.mkdir(parents=True, exist_ok=True)
-        label_file.write_text(json.dumps(labels))
-    synthia = root / "data/SYNTHIA_RAND_CVPR16"
-    (synthia / "RGB").mkdir(parents=True)
-    (synthia / "GTTXT").mkdir()
-    cv2.imwrite(str(synthia / "RGB/0000000.png"), np.zeros((720, 960, 3), np.uint8))
-    (synthia / "GTTXT/0000000.txt").write_text("\n".join(" ".join(["10"] * 960) for _ in range(720)) + "\n")
-    (root / "data/weights").mkdir(parents=True)
-    (root / "data/weights/yolov3u.pt").write_bytes(b"placeholder: planning only checks that it exists")
+def test_missing_inputs_name_their_key_and_file(config, tmp_path):
+    config["data"]["synthia"]["root"] = str(tmp_path)
+    config["data"]["synthia"]["box_file"] = str(tmp_path / "boxes.csv")
+    problems = workflow.missing_dataset_inputs(config["data"])
+    assert any(p.startswith("  data.bdd100k.train_labels = ") for p in problems)
+    assert not any("data.synthia.root" in p for p in problems)  # the folder exists
+    assert any("data.synthia.box_file" in p for p in problems)
+
+    config["conditions"]["x"] = {"real": 1, "cg": {"source": "compact", "run": "nope", "count": 1}}
+    assert workflow.unknown_condition_runs(config) == [
+        "conditions.x.cg.run = 'nope' is not a CycleGAN run; known: demo, solo, diffaug"
+    ]
+
+    looked = []
+    assert workflow.missing_weight_files(config, lambda: looked.append(1) or tmp_path) == []
+    assert looked == []  # not required: pytorch-fid's place is not even looked up
+    config["metrics"]["require_weights"] = True
+    config["detector"]["train"]["weights"] = str(tmp_path / "yolov3u.pt")
+    problems = workflow.missing_weight_files(config, lambda: tmp_path / "w.pth")
+    assert len(problems) == 2 and "detector.train.weights" in problems[0]
+    assert problems[1].startswith("  metrics.weights = ") and "put pytorch-fid's w.pth there" in problems[1]
 
 
-def paper_workflow(tmp_path: Path) -> Path:
-    for name in (*WORKFLOW_FILES, "config"):
-        source = REPO / name
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, tmp_path / name)
-    paper = yaml.safe_load((REPO / "config/paper.yaml").read_text())
-    paper["fid"]["require_weights"] = False  # the Inception weights are not on this machine
-    (tmp_path / "config/paper.yaml").write_text(yaml.safe_dump(paper, sort_keys=False))
-    return tmp_path
-
-
-def test_paper_plan_on_the_real_data_layouts(tmp_path):
-    workdir = paper_workflow(tmp_path)
-    paper = ("--configfile", "config/paper.yaml", "--replace-workflow-config")
-    missing = snakemake(workdir, *paper, "--dry-run")
-    assert missing.returncode != 0 and "data.synthia.root = data/SYNTHIA_RAND_CVPR16: missing" in missing.stdout
-    real_layout_tree(workdir)
-    plan = snakemake(workdir, *paper, "--dry-run")
-    assert plan.returncode == 0, plan.stdout[-3000:]
-    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", plan.stdout, re.MULTILINE))
-    assert counts["train_cyclegan"] == "5" and counts["train_detector"] == counts["evaluate_detector"] == "7"
-    assert "make_demo_data" not in counts and counts["select_bdd100k"] == "2"
-    assert re.search(r"results/paper/cyclegan/gpus512/G_cg2real\.pt[\s\S]*?nodes=64", plan.stdout)  # 8 GPUs per node
-    (workdir / "data/weights/yolov3u.pt").unlink()
-    no_weights = snakemake(workdir, *paper, "--dry-run")
-    assert no_weights.returncode != 0 and "detector.train.weights = data/weights/yolov3u.pt: missing" in no_weights.stdout
+def test_config_problems_gather_every_reason_to_stop(config, tmp_path):
+    assert workflow.config_problems(config, lambda: tmp_path / "w.pth") == []  # the demo config plans
+    config["data"]["source"] = "datasets"
+    config["conditions"]["x"] = {"real": 1, "cg": {"source": "cyclegan", "run": "nope", "count": 1}}
+    problems = workflow.config_problems(config, lambda: tmp_path / "w.pth")
+    assert problems[0] == "data.source is 'datasets' but data set files are missing:"
+    assert "(set data.source: demo to run on the built-in demo data)" in problems
+    assert problems[-1].startswith("conditions.x.cg.run = 'nope'")

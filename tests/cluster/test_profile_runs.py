@@ -13,7 +13,7 @@ import yaml
 
 from cg2real.cluster.profile import install_profile
 from tests.cluster import fake_scheduler
-from tests.test_workflow import make_workflow
+from tests.test_snakemake_runs import make_workflow
 
 pytestmark = pytest.mark.workflow
 

@@ -1,4 +1,4 @@
-"""FID per saved epoch of a run, its CSV and plot, and the `fid` / `plot-fid` commands.
+"""FID per saved epoch of a run, its CSV and plot, and the `fid-curve` / `plot-fid` commands.
 
 Inception runs on stand-in random weights (the real file cannot be fetched here), so the numbers
 check the plumbing (which images meet which generator), not FID values of the paper.
@@ -28,7 +28,7 @@ from cg2real.metrics.fid_curve import (
 )
 from cg2real.metrics.inception import WEIGHTS_FILE, fid_of_image_sets, load_fid_inception
 from cg2real.translate.translate import load_generator, translate_images
-from tests.translate.test_inception import images, write_fake_fid_weights
+from tests.metrics.test_inception import images, write_fake_fid_weights
 
 CPU = torch.device("cpu")
 
@@ -151,12 +151,14 @@ def test_plot_without_numbers_says_fid_was_not_computed(tmp_path, monkeypatch):
 def test_cli_missing_weights_exit_2_when_required_else_csv_not_computed(tmp_path, run, crops, caplog):
     real, cg = crops
     missing = tmp_path / "nowhere" / WEIGHTS_FILE
-    args = ["fid", "--run-dir", str(run), "--real-crops", str(real), "--cg-crops", str(cg), "--weights", str(missing)]
-    assert main([*args, "--out", str(tmp_path / "required.csv"), "--require-weights"]) == 2
+    settings = {"device": "cpu", "weights": str(missing), "batch_size": 16, "require_weights": True, "is_splits": 10}
+    args = ["fid-curve", "--run-dir", str(run), "--real-crops", str(real), "--cg-crops", str(cg)]
+    assert main([*args, "--settings", json.dumps(settings), "--out", str(tmp_path / "required.csv")]) == 2
     assert f"not found at {missing}: place the file {WEIGHTS_FILE} at exactly that path" in caplog.text
     assert not (tmp_path / "required.csv").exists()
 
-    assert main([*args, "--out", str(tmp_path / "report.csv")]) == 0
+    settings["require_weights"] = False
+    assert main([*args, "--settings", json.dumps(settings), "--out", str(tmp_path / "report.csv")]) == 0
     assert {r["status"] for r in read_csv(tmp_path / "report.csv")} == {
         f"not computed: Inception weights missing at {missing}"}
     plot = tmp_path / "fid.png"

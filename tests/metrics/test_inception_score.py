@@ -18,8 +18,8 @@ from cg2real.__main__ import main
 from cg2real.errors import DataError
 from cg2real.metrics.inception import WEIGHTS_FILE, load_inception_classifier
 from cg2real.metrics.inception_score import class_probabilities, inception_score, usable_splits, write_inception_score
-from tests.translate.test_fid_curve import crops, run  # noqa: F401  (fixtures)
-from tests.translate.test_inception import images, write_fake_fid_weights
+from tests.metrics.test_fid_curve import crops, run  # noqa: F401  (fixtures)
+from tests.metrics.test_inception import images, write_fake_fid_weights
 
 CPU = torch.device("cpu")
 
@@ -101,10 +101,11 @@ def test_run_score_computed_with_weights_not_computed_without(tmp_path, run, cro
 def test_cli_exit_2_when_weights_are_required_else_json_not_computed(tmp_path, run, crops, caplog):  # noqa: F811
     _, cg = crops
     missing = tmp_path / "nowhere" / WEIGHTS_FILE
-    args = ["inception-score", "--run-dir", str(run), "--cg-crops", str(cg), "--weights", str(missing),
-            "--splits", "2"]
-    assert main([*args, "--out", str(tmp_path / "required.json"), "--require-weights"]) == 2
+    settings = {"device": "cpu", "weights": str(missing), "batch_size": 16, "require_weights": True, "is_splits": 2}
+    args = ["inception-score", "--run-dir", str(run), "--cg-crops", str(cg)]
+    assert main([*args, "--settings", json.dumps(settings), "--out", str(tmp_path / "required.json")]) == 2
     assert f"not found at {missing}: place the file {WEIGHTS_FILE}" in caplog.text
-    assert main([*args, "--out", str(tmp_path / "report.json")]) == 0
+    settings["require_weights"] = False
+    assert main([*args, "--settings", json.dumps(settings), "--out", str(tmp_path / "report.json")]) == 0
     assert json.loads((tmp_path / "report.json").read_text())["status"] == (
         f"not computed: Inception weights missing at {missing}")

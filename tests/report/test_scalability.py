@@ -7,7 +7,7 @@ import csv
 import pytest
 
 from cg2real.errors import DataError
-from cg2real.report.scalability import run_timing, same_training_runs, scalability_rows, write_scalability_table
+from cg2real.report.scalability import run_timing, scalability_rows, write_scalability_table
 
 HEADER = "epoch,lr,images_per_s,wall_s,processes,simulated_processes\n"
 
@@ -26,15 +26,6 @@ def test_run_timing_weighs_epochs_by_time_and_counts_simulated_processes(tmp_pat
     (tmp_path / "empty.csv").write_text(HEADER)
     with pytest.raises(DataError, match="no epochs"):
         run_timing(tmp_path / "empty.csv")
-
-
-def test_same_training_runs_keeps_only_the_smallest_runs_settings():
-    plain, augmented = {"lr": 0.0002, "diffaug_policy": ""}, {"lr": 0.0002, "diffaug_policy": "color"}
-    runs = {"demo": (2, plain), "solo": (1, plain), "diffaug": (2, augmented), "big": (8, dict(plain))}
-    assert same_training_runs(runs) == ["solo", "demo", "big"]
-    # the baseline is whatever has fewest processes: then the plain runs are the odd ones out
-    assert same_training_runs({**runs, "tiny": (1, augmented), "solo": (2, plain)}) == ["tiny", "diffaug"]
-    assert same_training_runs({}) == []
 
 
 def test_speed_up_and_efficiency_are_relative_to_the_smallest_run(tmp_path):

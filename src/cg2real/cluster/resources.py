@@ -8,7 +8,7 @@ count follows from the GPUs it uses. Snakemake carries the result as the job's r
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from cg2real.errors import DataError
@@ -97,3 +97,21 @@ def device_gpus(device: str | int) -> int:
     """GPUs a rule's `device` setting uses: `cpu` none, a list like `0,1,2,3` one each, else one."""
     text = str(device).strip()
     return 0 if text == "cpu" else len(text.split(","))
+
+
+def job_resources(
+    cluster: Mapping, rule: str, gpus: int | str | Callable[[object], int], environ: Mapping[str, str]
+) -> dict[str, object]:
+    """The Snakemake resources of a rule's jobs, as its `resources:` section takes them.
+
+    `gpus`: GPUs one job uses in all: a number, a device setting (`cpu`, `auto`, `0,1`) or a
+    function of the wildcards (a CycleGAN run's nproc), in which case every resource is a function
+    of the wildcards too.
+    """
+    if callable(gpus):
+        return {
+            key: lambda wildcards, key=key: rule_resources(cluster, rule, gpus(wildcards), environ)[key]
+            for key in RESOURCE_KEYS
+        }
+    count = gpus if isinstance(gpus, int) else device_gpus(gpus)
+    return rule_resources(cluster, rule, count, environ)

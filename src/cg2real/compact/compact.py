@@ -29,11 +29,10 @@ from torch import nn
 from cg2real.compact.cost import count_macs, count_parameters, cpu_latency_ms
 from cg2real.compact.finetune import Optimisation, SparsityTrainer, load_trained_run
 from cg2real.compact.generator import CompactGenerator, model_card, save_compact_generator
+from cg2real.compact.paths import CARD, REPORT, SUMMARY, WEIGHTS
 from cg2real.compact.prune import channels_to_keep, prune
 
 log = logging.getLogger(__name__)
-
-WEIGHTS, CARD, REPORT, SUMMARY = "G_cg2real.pt", "model.json", "report.csv", "summary.json"
 
 
 @dataclass(frozen=True)

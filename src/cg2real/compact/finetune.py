@@ -38,11 +38,12 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from cg2real.compact.generator import CompactGenerator
-from cg2real.cyclegan.data import JitterSettings, UnpairedCrops, list_crops
+from cg2real.cyclegan.data import JitterSettings, UnpairedCrops
 from cg2real.cyclegan.losses import cycle_loss, identity_loss, lsgan_loss
-from cg2real.cyclegan.networks import define_discriminator, define_generator
-from cg2real.cyclegan.train import RunPaths, set_requires_grad
+from cg2real.cyclegan.networks import define_discriminator, define_generator, set_requires_grad
+from cg2real.cyclegan.run import RunPaths
 from cg2real.errors import DataError
+from cg2real.images import list_crops
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +66,10 @@ def load_trained_run(run_dir: Path) -> TrainedRun:
 
     The checkpoint, not `G_cg2real.pt`, because only it holds the discriminator and the settings.
     """
-    checkpoints = sorted(RunPaths(run_dir).checkpoints.glob("epoch_????.pt"))
+    paths = RunPaths(run_dir)
+    checkpoints = paths.saved_checkpoints()
     if not checkpoints:
-        raise DataError(f"no checkpoint in {RunPaths(run_dir).checkpoints}: the compact generator needs the "
+        raise DataError(f"no checkpoint in {paths.checkpoints}: the compact generator needs the "
                         "trained discriminator D_A (train the CycleGAN run first)")
     state = torch.load(checkpoints[-1], map_location="cpu", weights_only=True)
     settings = state["settings"]

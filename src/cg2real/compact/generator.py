@@ -28,7 +28,6 @@ widths, the network computes exactly what the `ResnetGenerator` it was copied fr
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -37,6 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from cg2real.cyclegan.networks import GENERATORS, ResnetGenerator
+from cg2real.cyclegan.run import ModelCard, read_model_card, write_model_card
 from cg2real.errors import DataError
 
 Widths = dict[str, int]
@@ -154,15 +154,15 @@ def parameter_axes(widths: Mapping[str, int]) -> dict[str, tuple[str | None, ...
     return axes | {f"scales.{name}": (name,) for name in widths}
 
 
-def model_card(generator: CompactGenerator, base_generator: str, ngf: int, **extra: object) -> dict:
+def model_card(generator: CompactGenerator, base_generator: str, ngf: int, **extra: object) -> ModelCard:
     """`model.json` of a compact generator: the run's card keys plus the per-group widths."""
-    return {"generator": base_generator, "ngf": ngf, "compact": generator.widths, **extra}
+    return ModelCard(generator=base_generator, ngf=ngf, compact=dict(generator.widths), **extra)
 
 
-def save_compact_generator(generator: CompactGenerator, card: dict, weights: Path, card_path: Path) -> None:
+def save_compact_generator(generator: CompactGenerator, card: ModelCard, weights: Path, card_path: Path) -> None:
     weights.parent.mkdir(parents=True, exist_ok=True)
     torch.save(generator.state_dict(), weights)
-    card_path.write_text(json.dumps(card, indent=1))
+    write_model_card(card, card_path)
 
 
 def load_compact_generator(weights: Path, card_path: Path, device: torch.device) -> CompactGenerator:
@@ -170,12 +170,12 @@ def load_compact_generator(weights: Path, card_path: Path, device: torch.device)
     for path in (weights, card_path):
         if not path.is_file():
             raise DataError(f"compact generator file not found: {path} (run compact-generator first)")
-    card = json.loads(card_path.read_text())
-    if "compact" not in card:
+    card = read_model_card(card_path)
+    if not card.is_compact:
         raise DataError(f"{card_path} has no 'compact' widths: not a compact generator's model card")
-    generator = CompactGenerator(card["compact"])
-    if card.get("generator") in GENERATORS and GENERATORS[card["generator"]] != len(generator.blocks):
-        raise DataError(f"{card_path}: {len(generator.blocks)} blocks in 'compact' but generator {card['generator']}")
+    generator = CompactGenerator(card.compact)
+    if card.generator in GENERATORS and GENERATORS[card.generator] != len(generator.blocks):
+        raise DataError(f"{card_path}: {len(generator.blocks)} blocks in 'compact' but generator {card.generator}")
     try:
         generator.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
     except RuntimeError as err:

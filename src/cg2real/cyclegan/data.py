@@ -17,7 +17,7 @@ import torch
 from torch.utils.data import Dataset
 
 from cg2real.cyclegan.classic import classic_augment
-from cg2real.errors import DataError
+from cg2real.images import read_rgb, to_tensor
 
 
 @dataclass(frozen=True)
@@ -30,32 +30,6 @@ class JitterSettings:
     flip: bool
     classic_policies: tuple[str, ...] = ()
     classic_contrast: float = 1.0
-
-
-def list_crops(folder: Path) -> list[Path]:
-    files = sorted(folder.glob("*.png"))
-    if not files:
-        raise DataError(f"no .png crops in {folder}")
-    return files
-
-
-def read_rgb(path: Path) -> np.ndarray:
-    """An image file as HWC uint8 RGB, or a DataError naming the file."""
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise DataError(f"cannot read image {path}")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-
-
-def to_tensor(image: np.ndarray) -> torch.Tensor:
-    """HWC uint8 RGB -> CHW float in [-1, 1], the generator's tanh range."""
-    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div(127.5).sub(1.0)
-
-
-def to_image(tensor: torch.Tensor) -> np.ndarray:
-    """CHW float in [-1, 1] -> HWC uint8 RGB."""
-    array = tensor.detach().float().clamp(-1, 1).add(1).mul(127.5).round().byte().cpu().numpy()
-    return array.transpose(1, 2, 0)
 
 
 def jitter(image: np.ndarray, settings: JitterSettings, rng: np.random.Generator) -> np.ndarray:

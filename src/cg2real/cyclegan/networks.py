@@ -160,3 +160,10 @@ def define_discriminator(name: str, ndf: int) -> nn.Module:
     else:
         raise ValueError(f"unknown discriminator {name!r}; known: {', '.join(DISCRIMINATORS)}")
     return init_weights(PatchDiscriminator(ndf=ndf, n_layers=n_layers))
+
+
+def set_requires_grad(models: list[nn.Module], flag: bool) -> None:
+    """Freeze (False) or unfreeze (True) every parameter of `models`."""
+    for model in models:
+        for parameter in model.parameters():
+            parameter.requires_grad_(flag)

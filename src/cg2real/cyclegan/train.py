@@ -24,12 +24,11 @@ from __future__ import annotations
 
 import csv
 import itertools
-import json
 import logging
 import math
 import time
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import cv2
@@ -39,25 +38,78 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from cg2real.cyclegan.augment import DiffAugment, consistency_loss, parse_policy
-from cg2real.cyclegan.data import JitterSettings, UnpairedCrops, list_crops, read_rgb, to_image, to_tensor
+from cg2real.cyclegan.data import JitterSettings, UnpairedCrops
 from cg2real.cyclegan.distributed import Distributed
 from cg2real.cyclegan.losses import cycle_loss, identity_loss, lsgan_loss
-from cg2real.cyclegan.networks import define_discriminator, define_generator
+from cg2real.cyclegan.networks import define_discriminator, define_generator, set_requires_grad
 from cg2real.cyclegan.pool import ImagePool
+from cg2real.cyclegan.run import ModelCard, RunPaths, atomic_save, write_model_card
 from cg2real.cyclegan.schedule import lr_for, reference_lr_factor, warmup_factor
 from cg2real.cyclegan.sharding import shard_indices
 from cg2real.errors import DataError
+from cg2real.images import list_crops, read_rgb, to_image, to_tensor
 
 log = logging.getLogger(__name__)
 
 LOSS_NAMES = ("D_A", "G_A", "cycle_A", "idt_A", "D_B", "G_B", "cycle_B", "idt_B")
 MODEL_NAMES = ("G_A", "G_B", "D_A", "D_B")
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
-ARCHITECTURE = {"generator", "discriminator", "ngf", "ndf"}  # a checkpoint only fits the same networks
 
 
 class TrainingDiverged(DataError):
     """A loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+# Read-only views of one group of CycleGANSettings' flat fields (same names, same values).
+@dataclass(frozen=True)
+class NetworkSettings:
+    """The four networks' architecture."""
+
+    generator: str
+    discriminator: str
+    ngf: int
+    ndf: int
+
+
+ARCHITECTURE = {f.name for f in fields(NetworkSettings)}  # a checkpoint only fits the same networks
+
+
+@dataclass(frozen=True)
+class OptimiserSettings:
+    """Adam and its learning-rate schedule."""
+
+    lr: float
+    beta1: float
+    beta2: float
+    lr_scaling: str
+    warmup_epochs: float
+    n_epochs: int
+    n_epochs_decay: int
+
+
+@dataclass(frozen=True)
+class AugmentationSettings:
+    """DiffAugment and bCR (paper 003) and the classic data-set policies (paper 002)."""
+
+    diffaug_policy: str
+    diffaug_shared: bool
+    lambda_bcr: float
+    bcr_policy: str
+    classic_policies: tuple[str, ...]
+    classic_contrast: float
+
+
+@dataclass(frozen=True)
+class DistributionSettings:
+    """Data parallelism: the epoch's scale, simulated processes, horovod's cycle time."""
+
+    scale: float
+    simulate_processes: int
+    horovod_cycle_time_ms: float
+
+
+def _view(cls: type, settings: object):
+    return cls(**{f.name: getattr(settings, f.name) for f in fields(cls)})
 
 
 @dataclass(frozen=True)
@@ -104,56 +156,26 @@ class CycleGANSettings:
     def epochs(self) -> int:
         return self.n_epochs + self.n_epochs_decay
 
-
-@dataclass(frozen=True)
-class RunPaths:
-    """Files of one run folder."""
-
-    root: Path
+    @property
+    def network(self) -> NetworkSettings:
+        return _view(NetworkSettings, self)
 
     @property
-    def checkpoints(self) -> Path:
-        return self.root / "checkpoints"
+    def optimiser(self) -> OptimiserSettings:
+        return _view(OptimiserSettings, self)
 
     @property
-    def samples(self) -> Path:
-        return self.root / "samples"
+    def augmentation(self) -> AugmentationSettings:
+        return _view(AugmentationSettings, self)
 
     @property
-    def metrics(self) -> Path:
-        return self.root / "metrics.csv"
+    def distribution(self) -> DistributionSettings:
+        return _view(DistributionSettings, self)
 
     @property
-    def generator_cg2real(self) -> Path:
-        return self.root / "G_cg2real.pt"
-
-    @property
-    def generator_real2cg(self) -> Path:
-        return self.root / "G_real2cg.pt"
-
-    @property
-    def model_card(self) -> Path:
-        return self.root / "model.json"
-
-    @property
-    def generator_snapshots(self) -> Path:
-        return self.root / "generators"
-
-    def generator_snapshot(self, epoch: int) -> Path:
-        """G_A (CG -> real) after `epoch` epochs, in the format of `G_cg2real.pt`."""
-        return self.generator_snapshots / f"G_cg2real_epoch_{epoch:04d}.pt"
-
-    def checkpoint(self, epoch: int) -> Path:
-        return self.checkpoints / f"epoch_{epoch:04d}.pt"
-
-    def pool_state(self, epoch: int, rank: int) -> Path:
-        return self.checkpoints / f"epoch_{epoch:04d}.pool{rank}.pt"
-
-
-def set_requires_grad(models: list[torch.nn.Module], flag: bool) -> None:
-    for model in models:
-        for parameter in model.parameters():
-            parameter.requires_grad_(flag)
+    def jitter(self) -> JitterSettings:
+        """The crops' jitter (reference resize/crop/flip, then the classic policies)."""
+        return JitterSettings(self.load_size, self.crop_size, self.flip, self.classic_policies, self.classic_contrast)
 
 
 def generator_snapshot_due(epoch: int, every: int, epochs: int) -> bool:
@@ -167,13 +189,6 @@ def augment_seed(seed: int, epoch: int, rank: int) -> int:
     return int(np.random.SeedSequence([seed, epoch, rank]).generate_state(1)[0])
 
 
-def atomic_save(obj: object, path: Path) -> None:
-    """torch.save to a temporary name, then rename: a kill never leaves a half-written checkpoint."""
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    tmp.replace(path)
-
-
 class CycleGANTrainer:
     """Owns the four networks, their optimisers and pools, and runs epochs on one process."""
 
@@ -185,21 +200,22 @@ class CycleGANTrainer:
             raise DataError("amp: fp16 is not supported with the horovod backend; use bf16 (no scaler needed)")
         self.settings, self.dist, self.paths = settings, dist, RunPaths(out_dir)
         self.files_a, self.files_b = list_crops(crops_a), list_crops(crops_b)
-        self.jitter = JitterSettings(settings.load_size, settings.crop_size, settings.flip,
-                                     settings.classic_policies, settings.classic_contrast)
+        self.jitter = settings.jitter
+        augmentation = settings.augmentation
         self.augment_rng = torch.Generator().manual_seed(augment_seed(settings.seed, 0, dist.rank))
-        self.diffaug = DiffAugment(parse_policy(settings.diffaug_policy), self.augment_rng)
-        self.bcr_transform = DiffAugment(parse_policy(settings.bcr_policy), self.augment_rng)
-        if settings.lambda_bcr > 0 and not self.bcr_transform.policy:
+        self.diffaug = DiffAugment(parse_policy(augmentation.diffaug_policy), self.augment_rng)
+        self.bcr_transform = DiffAugment(parse_policy(augmentation.bcr_policy), self.augment_rng)
+        if augmentation.lambda_bcr > 0 and not self.bcr_transform.policy:
             raise DataError("lambda_bcr > 0 needs a bcr_policy (the transform T of bCR), e.g. 'translation'")
         torch.manual_seed(settings.seed)  # same initial weights on every rank, and broadcast anyway
         device = dist.device
         memory_format = torch.channels_last if settings.channels_last else torch.contiguous_format
+        net = settings.network
         self.models = {
-            "G_A": define_generator(settings.generator, settings.ngf),
-            "G_B": define_generator(settings.generator, settings.ngf),
-            "D_A": define_discriminator(settings.discriminator, settings.ndf),
-            "D_B": define_discriminator(settings.discriminator, settings.ndf),
+            "G_A": define_generator(net.generator, net.ngf),
+            "G_B": define_generator(net.generator, net.ngf),
+            "D_A": define_discriminator(net.discriminator, net.ndf),
+            "D_B": define_discriminator(net.discriminator, net.ndf),
         }
         for model in self.models.values():
             model.to(device=device, memory_format=memory_format)
@@ -211,7 +227,8 @@ class CycleGANTrainer:
         generators = itertools.chain(self.models["G_A"].parameters(), self.models["G_B"].parameters())
         discriminators = itertools.chain(self.models["D_A"].parameters(), self.models["D_B"].parameters())
         # fused Adam on CUDA: one kernel for all parameters instead of a launch per tensor
-        adam = {"lr": settings.lr, "betas": (settings.beta1, settings.beta2), "fused": device.type == "cuda"}
+        optimiser = settings.optimiser
+        adam = {"lr": optimiser.lr, "betas": (optimiser.beta1, optimiser.beta2), "fused": device.type == "cuda"}
         k = settings.simulate_processes
         self.opt_g = dist.wrap_optimizer(torch.optim.Adam(generators, **adam),
                                          _Pair(self.models["G_A"], self.models["G_B"]), "G", backward_passes=k)
@@ -228,10 +245,11 @@ class CycleGANTrainer:
 
     # ----------------------------------------------------------------- schedule
     def learning_rate(self, epoch: int, progress: float) -> float:
+        o = self.settings.optimiser
         processes = self.dist.world_size * self.settings.simulate_processes
-        base = lr_for(self.settings.lr, processes, self.settings.lr_scaling)
-        decay = reference_lr_factor(epoch, self.settings.n_epochs, self.settings.n_epochs_decay)
-        return base * decay * warmup_factor(epoch + progress, self.settings.warmup_epochs)
+        base = lr_for(o.lr, processes, o.lr_scaling)
+        decay = reference_lr_factor(epoch, o.n_epochs, o.n_epochs_decay)
+        return base * decay * warmup_factor(epoch + progress, o.warmup_epochs)
 
     def _set_lr(self, lr: float) -> None:
         for optimizer in (self.opt_g, self.opt_d):
@@ -402,7 +420,7 @@ class CycleGANTrainer:
 
     def _checkpoints(self) -> list[Path]:
         """The shared-state checkpoints, oldest first (each has per-rank pool files beside it)."""
-        return sorted(self.paths.checkpoints.glob("epoch_????.pt"))
+        return self.paths.saved_checkpoints()
 
     def _latest_checkpoint(self) -> Path | None:
         found = self._checkpoints()
@@ -455,7 +473,7 @@ class CycleGANTrainer:
             rows.append(np.concatenate([to_image(t[0]) for t in (real_a, fake_b, g_b(fake_b))], axis=1))
         self.paths.samples.mkdir(parents=True, exist_ok=True)
         grid = cv2.cvtColor(np.concatenate(rows, axis=0), cv2.COLOR_RGB2BGR)
-        cv2.imwrite(str(self.paths.samples / f"epoch_{epoch:04d}.png"), grid)
+        cv2.imwrite(str(self.paths.sample(epoch)), grid)
 
     def write_generator_snapshot(self, epoch: int) -> None:
         """G_A of this epoch when due. Written before the epoch's checkpoint: a kill in between reruns
@@ -473,9 +491,9 @@ class CycleGANTrainer:
     def write_final(self) -> None:
         torch.save(self.models["G_A"].state_dict(), self.paths.generator_cg2real)
         torch.save(self.models["G_B"].state_dict(), self.paths.generator_real2cg)
-        card = {"generator": self.settings.generator, "ngf": self.settings.ngf, "a": "cg", "b": "real",
-                "epochs": self.settings.epochs, "processes": self.dist.world_size}
-        self.paths.model_card.write_text(json.dumps(card, indent=1))
+        card = ModelCard(generator=self.settings.generator, ngf=self.settings.ngf, a="cg", b="real",
+                         epochs=self.settings.epochs, processes=self.dist.world_size)
+        write_model_card(card, self.paths.model_card)
 
 
 class _Pair(torch.nn.Module):

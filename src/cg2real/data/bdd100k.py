@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +86,13 @@ def parse_frame(entry: Any, images_dir: Path, person_categories: Iterable[str]) 
     frame_attrs = entry.get("attributes") or {}
     attributes = {k: str(frame_attrs[k]) for k in FRAME_ATTRIBUTES if k in frame_attrs}
     return Frame(name=name, image_path=image_path, persons=tuple(persons), attributes=attributes)
+
+
+@dataclass(frozen=True)
+class BDD100KSettings:
+    """Reader settings of config section data.bdd100k (its paths arrive as the rule's inputs)."""
+
+    person_categories: tuple[str, ...]
 
 
 def read_bdd100k(labels_path: Path, images_dir: Path, person_categories: Iterable[str]) -> list[Frame]:

@@ -32,6 +32,8 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from cg2real.images import write_rgb
+
 # SYNTHIA-RAND class ids used here (5 fence and 11 cyclist are never drawn).
 SKY, BUILDING, ROAD, SIDEWALK, VEGETATION, POLE, CAR, SIGN, PEDESTRIAN = 1, 2, 3, 4, 6, 7, 8, 9, 10
 # SYNTHIA-RAND colour code (RGB) of the GT images, indexed by class id 0..11.
@@ -521,11 +523,6 @@ def class_grid_text(classes: np.ndarray) -> bytes:
     return b"\n".join(b" ".join(row) for row in tokens.tolist()) + b"\n"
 
 
-def write_image(path: Path, rgb: np.ndarray, params: tuple[int, ...] = ()) -> None:
-    if not cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), list(params)):
-        raise OSError(f"could not write image {path}")
-
-
 def bdd_entry(name: str, frame: RenderedFrame, first_id: int) -> dict[str, Any]:
     """A frame record in the BDD100K 2018 detection label layout."""
     labels = [{
@@ -549,7 +546,7 @@ def write_real_split(out_dir: Path, split: str, set_id: int, settings: DemoSetti
         rng = np.random.default_rng([settings.seed, set_id, index])
         frame = render_frame(rng, settings.real_width, settings.real_height, "photo", index not in empty)
         name = f"demo-real-{split}-{index:06d}.jpg"
-        write_image(images_dir / name, frame.image, (cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(55, 91))))
+        write_rgb(images_dir / name, frame.image, (cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(55, 91))))
         entries.append(bdd_entry(name, frame, next_id))
         next_id += len(frame.labels)
     with (labels_dir / f"bdd100k_labels_images_{split}.json").open("w", encoding="utf-8") as handle:
@@ -566,8 +563,8 @@ def write_cg_set(out_dir: Path, settings: DemoSettings, progress: bool) -> None:
         rng = np.random.default_rng([settings.seed, CG, index])
         frame = render_frame(rng, settings.cg_width, settings.cg_height, "cg", index not in empty)
         name = f"demo-cg-{index:06d}"
-        write_image(root / "RGB" / f"{name}.png", frame.image)
-        write_image(root / "GT" / f"{name}.png", CLASS_COLOURS[frame.classes])
+        write_rgb(root / "RGB" / f"{name}.png", frame.image)
+        write_rgb(root / "GT" / f"{name}.png", CLASS_COLOURS[frame.classes])
         (root / "GTTXT" / f"{name}.txt").write_bytes(class_grid_text(frame.classes))
 
 

@@ -16,9 +16,9 @@ import yaml
 
 from cg2real.boxes import Box
 from cg2real.data.manifest import ManifestRow, flat_stem
+from cg2real.images import PERSON_CLASS, YOLO_IMAGES, YOLO_LABELS, yolo_data_yaml
 
 LINK_MODES = ("copy", "symlink", "hardlink")
-PERSON_CLASS = 0
 
 
 def yolo_line(box: Box, width: int, height: int) -> str:
@@ -48,7 +48,7 @@ def place_image(source: Path, target: Path, link_mode: str) -> None:
 
 def export_yolo(rows: list[ManifestRow], out_dir: Path, link_mode: str) -> list[str]:
     """Write `out_dir/{images,labels}/` and `data.yaml`; return the exported file names in order."""
-    images_dir, labels_dir = out_dir / "images", out_dir / "labels"
+    images_dir, labels_dir = out_dir / YOLO_IMAGES, out_dir / YOLO_LABELS
     images_dir.mkdir(parents=True, exist_ok=True)
     labels_dir.mkdir(parents=True, exist_ok=True)
     file_names = []
@@ -66,7 +66,7 @@ def export_yolo(rows: list[ManifestRow], out_dir: Path, link_mode: str) -> list[
 
 def write_data_yaml(out_dir: Path) -> None:
     """ultralytics' `data.yaml` for a one-class set whose images are in `out_dir/images`."""
-    data = {"path": str(out_dir.resolve()), "train": "images", "val": "images", "names": {PERSON_CLASS: "person"}}
+    data = yolo_data_yaml(out_dir, YOLO_IMAGES, YOLO_IMAGES)
     (out_dir / "data.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
 
 

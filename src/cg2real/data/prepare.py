@@ -13,13 +13,13 @@ from pathlib import Path
 import cv2
 
 from cg2real.boxes import Frame
-from cg2real.data.bdd100k import read_bdd100k
+from cg2real.data.bdd100k import BDD100KSettings, read_bdd100k
 from cg2real.data.crop import CropSettings, crop_around_largest_person
 from cg2real.data.export import export_yolo, write_coco
 from cg2real.data.manifest import ManifestRow, flat_stem, read_manifest, write_manifest
 from cg2real.data.select import FILTER_REASONS, FilterSettings, check_something_kept, decide, image_size, log_dropped
 from cg2real.data.synthia import (
-    SynthiaLabelSettings,
+    SynthiaSettings,
     detect_layout,
     list_rgb_frames,
     read_box_file,
@@ -44,21 +44,20 @@ def filter_frames(frames: list[Frame], settings: FilterSettings, domain: str, ma
 
 
 def select_bdd100k(
-    labels: Path, images: Path, person_categories: list[str], settings: FilterSettings, manifest: Path, workers: int
+    labels: Path, images: Path, reader: BDD100KSettings, settings: FilterSettings, manifest: Path, workers: int
 ) -> None:
-    frames = read_bdd100k(labels, images, person_categories)
+    frames = read_bdd100k(labels, images, reader.person_categories)
     filter_frames(frames, settings, f"BDD100K {labels.name}", manifest, workers)
 
 
 def select_synthia(
-    root: Path, layout: str, box_file: Path | None, labels: SynthiaLabelSettings, settings: FilterSettings,
-    manifest: Path, workers: int,
+    root: Path, box_file: Path | None, reader: SynthiaSettings, settings: FilterSettings, manifest: Path, workers: int
 ) -> None:
     if box_file is not None:
         frames = read_box_file(box_file, root)
     else:
-        layout = detect_layout(root) if layout == "auto" else layout
-        read = functools.partial(read_synthia_frame, root=root, layout=layout, settings=labels)
+        layout = detect_layout(root) if reader.layout == "auto" else reader.layout
+        read = functools.partial(read_synthia_frame, root=root, layout=layout, settings=reader.labels)
         frames = parallel_map(read, list_rgb_frames(root), workers, "read SYNTHIA labels")
     filter_frames(frames, settings, f"SYNTHIA {root.name}", manifest, workers)
 

@@ -36,6 +36,19 @@ class SynthiaLabelSettings:
     min_component_pixels: int
 
 
+@dataclass(frozen=True)
+class SynthiaSettings:
+    """Reader settings of config section data.synthia (its paths arrive as the rule's inputs)."""
+
+    layout: str  # auto, or one of LAYOUTS
+    person_classes: tuple[int, ...]
+    min_component_pixels: int
+
+    @property
+    def labels(self) -> SynthiaLabelSettings:
+        return SynthiaLabelSettings(self.person_classes, self.min_component_pixels)
+
+
 def detect_layout(root: Path) -> str:
     """Name the layout of a SYNTHIA root folder from the label folders it contains."""
     if (root / "GTTXT").is_dir():

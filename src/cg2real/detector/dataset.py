@@ -17,11 +17,29 @@ from pathlib import Path
 
 import yaml
 
-from cg2real.data.export import PERSON_CLASS
+from cg2real.detector.records import DATA_YAML
 from cg2real.errors import DataError
+from cg2real.images import YOLO_IMAGES, YOLO_LABELS, yolo_data_yaml, yolo_image_names, yolo_label_path
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 ALL = "all"
+
+
+@dataclass(frozen=True)
+class DetectorSetSettings:
+    """What a condition's set draws (cg2real.workflow.detector_set_settings): a positive number of
+    frames or 'all' from the real set and, when the condition has CG frames, from the CG set."""
+
+    real: int | str
+    cg: int | str | None
+    seed: int
+
+    @property
+    def real_count(self) -> int | str:
+        return parse_count(str(self.real))
+
+    @property
+    def cg_count(self) -> int | str | None:
+        return None if self.cg is None else parse_count(str(self.cg))
 
 
 @dataclass(frozen=True)
@@ -31,14 +49,6 @@ class FrameSource:
     folder: Path
     count: int | str
     prefix: str
-
-
-def list_images(folder: Path) -> list[str]:
-    """Image file names of a YOLO folder (`folder/images`), sorted."""
-    images = folder / "images"
-    if not images.is_dir():
-        raise DataError(f"{images} is not a folder: expected a YOLO data set (images/ and labels/)")
-    return sorted(p.name for p in images.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
 def parse_count(text: str) -> int | str:
@@ -74,25 +84,25 @@ def link_relative(target: Path, link: Path) -> None:
 
 def link_frames(source: Path, names: list[str], prefix: str, out: Path) -> list[str]:
     """Link frames and their label files from a YOLO folder into `out`; returns the new names."""
-    (out / "images").mkdir(parents=True, exist_ok=True)
-    (out / "labels").mkdir(parents=True, exist_ok=True)
+    (out / YOLO_IMAGES).mkdir(parents=True, exist_ok=True)
+    (out / YOLO_LABELS).mkdir(parents=True, exist_ok=True)
     linked = []
     for name in names:
-        label = source / "labels" / (Path(name).stem + ".txt")
+        label = yolo_label_path(source, name)
         if not label.is_file():
             raise DataError(f"{label} is missing: every image of {source} needs a label file (may be empty)")
         new_name = prefix + name
-        link_relative(source / "images" / name, out / "images" / new_name)
-        link_relative(label, out / "labels" / (Path(new_name).stem + ".txt"))
+        link_relative(source / YOLO_IMAGES / name, out / YOLO_IMAGES / new_name)
+        link_relative(label, yolo_label_path(out, new_name))
         linked.append(new_name)
     return linked
 
 
 def check_disjoint(train_sources: list[FrameSource], selected: list[list[str]], val: Path, val_names: list[str]) -> None:
     """No validation frame may also be a training frame, by file or by name."""
-    val_files = {(val / "images" / n).resolve() for n in val_names}
+    val_files = {(val / YOLO_IMAGES / n).resolve() for n in val_names}
     for source, names in zip(train_sources, selected):
-        shared = [n for n in names if (source.folder / "images" / n).resolve() in val_files or n in val_names]
+        shared = [n for n in names if (source.folder / YOLO_IMAGES / n).resolve() in val_files or n in val_names]
         if shared:
             raise DataError(f"{len(shared)} frame(s) of {source.folder} are also in the validation set {val}, "
                             f"e.g. {shared[0]}: train and validation must not overlap")
@@ -100,15 +110,15 @@ def check_disjoint(train_sources: list[FrameSource], selected: list[list[str]], 
 
 def assemble_condition_set(sources: list[FrameSource], val: Path, seed: int, out: Path) -> dict:
     """Write the condition's YOLO folders, `data.yaml` and `selection.json`; returns the selection."""
-    selected = [sample_names(list_images(s.folder), s.count, seed, str(s.folder)) for s in sources]
-    val_names = list_images(val)
+    selected = [sample_names(yolo_image_names(s.folder), s.count, seed, str(s.folder)) for s in sources]
+    val_names = yolo_image_names(val)
     check_disjoint(sources, selected, val, val_names)
     train_names = []
     for source, names in zip(sources, selected):
         train_names += link_frames(source.folder, names, source.prefix, out / "train")
     link_frames(val, val_names, "", out / "val")
-    data = {"path": str(out.resolve()), "train": "train/images", "val": "val/images", "names": {PERSON_CLASS: "person"}}
-    (out / "data.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    data = yolo_data_yaml(out, f"train/{YOLO_IMAGES}", f"val/{YOLO_IMAGES}")
+    (out / DATA_YAML).write_text(yaml.safe_dump(data, sort_keys=False))
     selection = {
         "seed": seed,
         "sources": [{"folder": str(s.folder), "prefix": s.prefix, "count": len(n), "frames": n}

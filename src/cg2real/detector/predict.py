@@ -14,8 +14,7 @@ from tqdm import tqdm
 
 from cg2real.detector.evaluate import PERSON_CATEGORY_ID
 from cg2real.detector.offline import configure_ultralytics_offline
-
-PERSON_CLASS = 0  # the detector's class index; also COCO-pretrained models' person class
+from cg2real.images import PERSON_CLASS
 
 
 def ensure_offline_ultralytics(config_dir: Path) -> None:

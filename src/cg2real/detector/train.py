@@ -24,7 +24,7 @@ from pathlib import Path
 import yaml
 
 from cg2real.detector.offline import configure_ultralytics_offline
-from cg2real.detector.records import BEST_MAP50, BEST_MAP50_RECORD
+from cg2real.detector.records import BEST_MAP50, BEST_MAP50_RECORD, TRAIN_SUMMARY
 from cg2real.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -165,5 +165,5 @@ def train_detector(settings: DetectorTrainSettings, data_yaml: Path, device: str
         "settings": asdict(settings),
         "device": device,
     }
-    (out / "train_summary.json").write_text(json.dumps(summary, indent=1))
+    (out / TRAIN_SUMMARY).write_text(json.dumps(summary, indent=1))
     return summary

@@ -16,7 +16,6 @@ CSV columns, one row per generator in epoch order, the final generator last:
 from __future__ import annotations
 
 import csv
-import json
 import logging
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -29,9 +28,9 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from cg2real.cyclegan.data import read_rgb  # noqa: E402
-from cg2real.cyclegan.train import RunPaths  # noqa: E402
+from cg2real.cyclegan.run import GENERATOR_CG2REAL, RunPaths, read_model_card  # noqa: E402
 from cg2real.errors import DataError  # noqa: E402
+from cg2real.images import read_rgb, require_images  # noqa: E402
 from cg2real.metrics.fid import feature_statistics, frechet_distance  # noqa: E402
 from cg2real.metrics.inception import (  # noqa: E402
     inception_features,
@@ -39,13 +38,13 @@ from cg2real.metrics.inception import (  # noqa: E402
     missing_weights_message,
     same_size_batches,
 )
-from cg2real.translate.translate import IMAGE_SUFFIXES, load_generator, translate_images  # noqa: E402
+from cg2real.translate.translate import load_generator, translate_images  # noqa: E402
 
 log = logging.getLogger(__name__)
 
 FIELDS = ("epoch", "generator", "fid", "real_images", "translated_images", "status")
 COMPUTED = "computed"
-FINAL_GENERATOR = RunPaths(Path()).generator_cg2real.name
+FINAL_GENERATOR = GENERATOR_CG2REAL
 NOT_COMPUTED_TEXT = "FID not computed: Inception weights missing"
 
 
@@ -54,17 +53,11 @@ def run_generators(run_dir: Path) -> list[tuple[int, Path]]:
     paths = RunPaths(run_dir)
     if not paths.model_card.is_file():
         raise DataError(f"model card not found: {paths.model_card} (train the CycleGAN run first)")
-    final_epoch = json.loads(paths.model_card.read_text())["epochs"]
-    snapshots = sorted(paths.generator_snapshots.glob("G_cg2real_epoch_????.pt"))
+    final_epoch = read_model_card(paths.model_card).epochs
+    if final_epoch is None:
+        raise DataError(f"model card {paths.model_card} lacks key(s): 'epochs' (not a CycleGAN run's card)")
+    snapshots = paths.saved_generator_snapshots()
     return [(int(p.stem.rsplit("_", 1)[1]), p) for p in snapshots] + [(final_epoch, paths.generator_cg2real)]
-
-
-def image_files(folder: Path) -> list[Path]:
-    """The PNG/JPG files of a crop folder, sorted (other files, such as crops.csv, are ignored)."""
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES) if folder.is_dir() else []
-    if not files:
-        raise DataError(f"no PNG/JPG images in {folder}")
-    return files
 
 
 def _read(files: Iterable[Path]) -> Iterator[np.ndarray]:
@@ -90,7 +83,7 @@ def fid_curve_rows(
     run_dir: Path, real_crops: Path, cg_crops: Path, model: torch.nn.Module, batch_size: int, device: torch.device
 ) -> list[dict]:
     """One computed row per generator of the run (see the module docstring for the columns)."""
-    real_files, cg_files = image_files(real_crops), image_files(cg_crops)
+    real_files, cg_files = require_images(real_crops, "PNG/JPG images"), require_images(cg_crops, "PNG/JPG images")
     real_features = inception_features(model, _read(real_files), batch_size, device, "inception: real crops",
                                        len(real_files))
     real_statistics = feature_statistics(real_features)

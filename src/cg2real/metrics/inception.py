@@ -16,6 +16,7 @@ import logging
 import pickle
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,21 @@ WEIGHTS_FILE = "pt_inception-2015-12-05-6726825d.pth"
 WEIGHTS_URL = pytorch_fid_inception.FID_WEIGHTS_URL
 WEIGHTS_SHA256_PREFIX = "6726825d"  # torch.hub's convention: the file name carries its hash's first digits
 FEATURE_DIM = 2048
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    """Settings of the Inception metrics, FID and IS (config section metrics)."""
+
+    device: str  # auto, cpu or cuda
+    weights: str | None  # None: pytorch-fid's own place
+    batch_size: int
+    require_weights: bool  # a missing weights file is an error, else the metric is "not computed"
+    is_splits: int
+
+    @property
+    def weights_path(self) -> Path:
+        return Path(self.weights) if self.weights else default_weights_path()
 
 
 def default_weights_path() -> Path:

@@ -26,9 +26,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from cg2real.cyclegan.train import RunPaths
+from cg2real.cyclegan.run import RunPaths
 from cg2real.errors import DataError
-from cg2real.metrics.fid_curve import COMPUTED, image_files, translated_crops
+from cg2real.images import require_images
+from cg2real.metrics.fid_curve import COMPUTED, translated_crops
 from cg2real.metrics.inception import load_inception_classifier, missing_weights_message, same_size_batches
 from cg2real.translate.translate import load_generator
 
@@ -90,7 +91,7 @@ def write_inception_score(
     numbers are null and whose status says why (so a demo without the file still completes).
     """
     paths = RunPaths(run_dir)
-    files = image_files(cg_crops)
+    files = require_images(cg_crops, "PNG/JPG images")
     used = usable_splits(len(files), splits)
     if used < splits:
         log.warning("%d CG crops: IS over %d splits instead of %d", len(files), used, splits)

@@ -12,9 +12,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (backend must be chosen first)
 from matplotlib.ticker import FormatStrFormatter  # noqa: E402
 
-from cg2real.cyclegan.data import read_rgb  # noqa: E402
-from cg2real.detector.dataset import list_images  # noqa: E402
 from cg2real.errors import DataError  # noqa: E402
+from cg2real.images import YOLO_IMAGES, read_rgb, yolo_image_names  # noqa: E402
 from cg2real.report.scalability import PAPER_SOURCE  # noqa: E402
 
 
@@ -65,15 +64,15 @@ def sample_grid(real: Path, cg: Path, translated: dict[str, Path], out: Path, co
 
     Real and CG frames are not pairs (the data are unpaired); the CG frame and its translations are.
     """
-    real_names, cg_names = list_images(real), list_images(cg)
+    real_names, cg_names = yolo_image_names(real), yolo_image_names(cg)
     if not real_names or not cg_names:
         raise DataError(f"no frames to show in {real} or {cg}")
     columns = ["real", "CG", *(f"translated ({run})" for run in translated)]
     rows = []
     for i in range(min(count, len(cg_names))):
         name = cg_names[i]
-        images = [read_rgb(real / "images" / real_names[i % len(real_names)]), read_rgb(cg / "images" / name)]
-        images += [read_rgb(folder / "images" / name) for folder in translated.values()]
+        images = [read_rgb(real / YOLO_IMAGES / real_names[i % len(real_names)]), read_rgb(cg / YOLO_IMAGES / name)]
+        images += [read_rgb(folder / YOLO_IMAGES / name) for folder in translated.values()]
         rows.append([_fit_height(image, height) for image in images])
     fig, axes = plt.subplots(len(rows), len(columns), figsize=(2.6 * len(columns), 1.8 * len(rows)), dpi=100, squeeze=False)
     for r, images in enumerate(rows):

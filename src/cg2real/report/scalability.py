@@ -1,11 +1,11 @@
-"""CycleGAN scalability (paper 000, figure 4): which runs form the curve, and the efficiency table.
+"""CycleGAN scalability (paper 000, figure 4): speed-up and efficiency of the runs of one training.
 
 Speed-up here is throughput-based: images per second over all processes, relative to the run with
 the fewest processes. The paper measured wall time for the same 200 epochs; with its sharding
 (every epoch is `scale x D` images in all, whatever the process count) the two ratios are the same,
 and throughput stays comparable when our runs train for different numbers of epochs.
 
-No matplotlib or OpenCV here: the workflow imports `same_training_runs` while it parses.
+Which runs form the curve is the workflow's plan (`cg2real.workflow.scaling_runs`).
 """
 
 from __future__ import annotations
@@ -41,22 +41,6 @@ def run_timing(metrics_csv: Path) -> dict:
         "wall_s": wall,
         "images_per_s": images / wall,
     }
-
-
-def same_training_runs(runs: dict[str, tuple[int, dict]]) -> list[str]:
-    """Runs to put on one scaling curve: those with exactly the settings of the run with fewest processes.
-
-    `runs`: name -> (processes, resolved settings). A speed-up only means something between runs
-    that do the same work per image, so a run that trains differently (say with augmentation) is
-    left out rather than drawn as a point of the curve; backend and process count may differ.
-    Simulated processes count as processes but are a setting, so a simulated run joins only a curve
-    of runs simulating as many. Returned in order of processes (ties: as given).
-    """
-    if not runs:
-        return []
-    base = min(runs, key=lambda name: runs[name][0])
-    same = [name for name in runs if runs[name][1] == runs[base][1]]
-    return sorted(same, key=lambda name: runs[name][0])
 
 
 def scalability_rows(metrics: dict[str, Path], with_paper: bool) -> list[dict]:

@@ -8,9 +8,9 @@ output frame keeps its source's file name and YOLO label file and drops into a d
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -20,15 +20,23 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from cg2real.compact.generator import load_compact_generator
-from cg2real.cyclegan.data import read_rgb, to_image, to_tensor
 from cg2real.cyclegan.networks import define_generator
+from cg2real.cyclegan.run import read_model_card
 from cg2real.data.export import write_data_yaml
 from cg2real.errors import DataError
+from cg2real.images import YOLO_IMAGES, YOLO_LABELS, read_rgb, require_images, to_image, to_tensor
 
 log = logging.getLogger(__name__)
 
 MULTIPLE = 4
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
+@dataclass(frozen=True)
+class TranslateSettings:
+    """Translation settings (config section translate)."""
+
+    device: str  # auto, cpu or cuda
+    batch_size: int  # frames per generator call (frames of one size are batched)
 
 
 def load_generator(weights: Path, model_card: Path, device: torch.device) -> torch.nn.Module:
@@ -36,17 +44,17 @@ def load_generator(weights: Path, model_card: Path, device: torch.device) -> tor
     for path in (weights, model_card):
         if not path.is_file():
             raise DataError(f"generator file not found: {path} (train the CycleGAN run first)")
-    card = json.loads(model_card.read_text())
-    if "compact" in card:  # a pruned generator (cg2real.compact): its card holds the per-layer widths
+    card = read_model_card(model_card)
+    if card.is_compact:  # a pruned generator (cg2real.compact): its card holds the per-layer widths
         return load_compact_generator(weights, model_card, device)
-    generator = define_generator(card["generator"], card["ngf"])
+    generator = define_generator(card.generator, card.ngf)
     state = torch.load(weights, map_location="cpu", weights_only=True)
     try:
         generator.load_state_dict(state)
     except RuntimeError as err:
         first = str(err).splitlines()[1] if "\n" in str(err) else str(err)
         raise DataError(
-            f"{weights} does not fit a {card['generator']} generator with ngf {card['ngf']} ({model_card}): {first.strip()}"
+            f"{weights} does not fit a {card.generator} generator with ngf {card.ngf} ({model_card}): {first.strip()}"
         ) from err
     return generator.to(device).eval()
 
@@ -74,11 +82,9 @@ def translate_detector_set(
 
     Frames are batched in file order; a batch is cut where the frame size changes.
     """
-    files = sorted(p for p in (source / "images").iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise DataError(f"no images in {source / 'images'}")
-    (out_dir / "images").mkdir(parents=True, exist_ok=True)
-    shutil.copytree(source / "labels", out_dir / "labels", dirs_exist_ok=True)
+    files = require_images(source / YOLO_IMAGES)
+    (out_dir / YOLO_IMAGES).mkdir(parents=True, exist_ok=True)
+    shutil.copytree(source / YOLO_LABELS, out_dir / YOLO_LABELS, dirs_exist_ok=True)
     pending: list[tuple[Path, np.ndarray]] = []
 
     def flush() -> None:
@@ -86,7 +92,7 @@ def translate_detector_set(
         for (path, _), image in zip(pending, translated):
             # same name and format as the source (PNG for SYNTHIA), so its label file still matches
             quality = [cv2.IMWRITE_JPEG_QUALITY, 95] if path.suffix.lower() in (".jpg", ".jpeg") else []
-            cv2.imwrite(str(out_dir / "images" / path.name), cv2.cvtColor(image, cv2.COLOR_RGB2BGR), quality)
+            cv2.imwrite(str(out_dir / YOLO_IMAGES / path.name), cv2.cvtColor(image, cv2.COLOR_RGB2BGR), quality)
         pending.clear()
 
     for path in tqdm(files, desc="translate", unit="img", mininterval=5):

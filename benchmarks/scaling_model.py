@@ -1,6 +1,6 @@
 """Cost model of one data-parallel CycleGAN step, behind the tables of docs/scaling.md.
 
-    python -m cg2real.report.scaling_model     # prints the doc's tables (Markdown)
+    python benchmarks/scaling_model.py     # prints the doc's tables (Markdown)
 
 Step time = compute + gradient allreduce, not overlapped (as this project's horovod backend runs
 it: one grouped allreduce per model pair after its backward; the torch backend's DDP overlaps its

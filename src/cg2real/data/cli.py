@@ -1,0 +1,97 @@
+"""Subcommands of the data stage (rules/data.smk): demo sets, readers + filter, crops, detector sets."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from cg2real.cli import add_settings, command, optional_path
+from cg2real.settings import settings_from_json
+
+
+def _demo_data(args: argparse.Namespace) -> None:
+    from cg2real.data.demo import DemoSettings, make_demo_datasets
+
+    make_demo_datasets(args.out, settings_from_json(DemoSettings, args.settings, "data.demo"))
+
+
+def _select_bdd100k(args: argparse.Namespace) -> None:
+    from cg2real.data.bdd100k import BDD100KSettings
+    from cg2real.data.prepare import select_bdd100k
+    from cg2real.data.select import FilterSettings
+
+    reader = settings_from_json(BDD100KSettings, args.settings, "data.bdd100k")
+    select = settings_from_json(FilterSettings, args.filter, "data.filter")
+    select_bdd100k(args.labels, args.images, reader, select, args.out, args.workers)
+
+
+def _select_synthia(args: argparse.Namespace) -> None:
+    from cg2real.data.prepare import select_synthia
+    from cg2real.data.select import FilterSettings
+    from cg2real.data.synthia import SynthiaSettings
+
+    reader = settings_from_json(SynthiaSettings, args.settings, "data.synthia")
+    select = settings_from_json(FilterSettings, args.filter, "data.filter")
+    select_synthia(args.root, args.box_file, reader, select, args.out, args.workers)
+
+
+def _crop_persons(args: argparse.Namespace) -> None:
+    from cg2real.data.crop import CropSettings
+    from cg2real.data.prepare import write_crops
+
+    write_crops(args.manifest, args.out, settings_from_json(CropSettings, args.settings, "data.crop"), args.workers)
+
+
+def _export_detector_set(args: argparse.Namespace) -> None:
+    from cg2real.data.prepare import export_detector_set
+
+    export_detector_set(args.manifest, args.out, args.frames, args.link_mode, args.coco)
+
+
+def _summarize_data(args: argparse.Namespace) -> None:
+    from cg2real.data.manifest import read_manifest
+    from cg2real.data.summary import write_summary
+
+    write_summary(read_manifest(args.manifest), args.domain, args.json, args.plot)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    demo = command(sub, "demo-data", _demo_data, "generate the built-in demo data sets (BDD100K- and SYNTHIA-like)")
+    demo.add_argument("--out", type=Path, required=True)
+    add_settings(demo, "data.demo")
+
+    bdd = command(sub, "select-bdd100k", _select_bdd100k, "read BDD100K labels, filter frames, write the manifest")
+    bdd.add_argument("--labels", type=Path, required=True, help="label JSON of one split")
+    bdd.add_argument("--images", type=Path, required=True, help="image folder of that split")
+    add_settings(bdd, "data.bdd100k (without its paths)")
+    add_settings(bdd, "data.filter", "--filter")
+    bdd.add_argument("--out", type=Path, required=True, help="manifest CSV")
+    bdd.add_argument("--workers", type=int, default=1)
+
+    syn = command(sub, "select-synthia", _select_synthia, "derive SYNTHIA person boxes, filter frames, write the manifest")
+    syn.add_argument("--root", type=Path, required=True)
+    syn.add_argument("--box-file", type=optional_path, default=None, help="hand-made boxes (CSV or BDD-style JSON)")
+    add_settings(syn, "data.synthia (without its paths)")
+    add_settings(syn, "data.filter", "--filter")
+    syn.add_argument("--out", type=Path, required=True, help="manifest CSV")
+    syn.add_argument("--workers", type=int, default=1)
+
+    crop = command(sub, "crop-persons", _crop_persons, "crop every kept frame around its largest person")
+    crop.add_argument("--manifest", type=Path, required=True)
+    crop.add_argument("--out", type=Path, required=True, help="crop folder")
+    add_settings(crop, "data.crop")
+    crop.add_argument("--workers", type=int, default=1)
+
+    export = command(sub, "export-detector-set", _export_detector_set,
+                     "write a YOLO-format detector set (and COCO ground truth) of a manifest's frames")
+    export.add_argument("--manifest", type=Path, required=True)
+    export.add_argument("--out", type=Path, required=True)
+    export.add_argument("--frames", choices=("kept", "all"), required=True)
+    export.add_argument("--link-mode", choices=("copy", "symlink", "hardlink"), default="copy")
+    export.add_argument("--coco", type=Path, default=None, help="also write COCO ground truth here")
+
+    summary = command(sub, "summarize-data", _summarize_data, "counts by filter reason and a box-height histogram")
+    summary.add_argument("--manifest", type=Path, required=True)
+    summary.add_argument("--domain", required=True)
+    summary.add_argument("--json", type=Path, required=True)
+    summary.add_argument("--plot", type=Path, required=True)
