@@ -211,7 +211,7 @@ def test_paper_plan_on_the_real_data_layouts(tmp_path):
     assert plan.returncode == 0, plan.stdout[-3000:]
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", plan.stdout, re.MULTILINE))
     assert counts["train_cyclegan"] == "5" and counts["train_detector"] == counts["evaluate_detector"] == "7"
-    assert "make_demo_data" not in counts and counts["select_bdd100k"] == "2"
+    assert "demo_data" not in counts and counts["select_bdd100k"] == "2"
     assert re.search(r"results/paper/cyclegan/gpus512/G_cg2real\.pt[\s\S]*?nodes=64", plan.stdout)  # 8 GPUs per node
     (workdir / "data/weights/yolov3u.pt").unlink()
     no_weights = snakemake(workdir, *paper, "--dry-run")

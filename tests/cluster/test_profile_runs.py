@@ -91,7 +91,7 @@ def test_pbs_runs_the_data_stage_and_the_cyclegan(cluster):
     assert (workdir / "results/cyclegan/demo/G_cg2real.pt").stat().st_size > 0
 
     submitted = {flag_values(call["args"], "-N")[0]: call for call in fake_scheduler.calls(state, "qsub")}
-    assert {"make_demo_data", "select_synthia", "crop_persons.cg", "train_cyclegan.demo"} <= set(submitted)
+    assert {"demo_data", "select_synthia", "crop_persons.cg", "train_cyclegan.demo"} <= set(submitted)
     for name, call in submitted.items():
         args = call["args"]
         assert flag_values(args, "-P") == ["gtest"] and flag_values(args, "-q") == ["rt_HF"], name
@@ -116,7 +116,7 @@ def test_grid_engine_runs_jobs_and_reads_their_exit_from_qacct(cluster):
     assert done.returncode == 0, done.stdout[-3000:]
     assert (workdir / "results/data/manifests/cg.csv").stat().st_size > 0
     submitted = fake_scheduler.calls(state, "qsub")
-    assert [flag_values(call["args"], "-N") for call in submitted] == [["make_demo_data"], ["select_synthia"]]
+    assert [flag_values(call["args"], "-N") for call in submitted] == [["demo_data"], ["select_synthia"]]
     for call in submitted:
         args = call["args"]
         assert flag_values(args, "-g") == ["gtest"] and flag_values(args, "-l") == ["rt_F=1", "h_rt=01:00:00"]

@@ -31,7 +31,7 @@ def test_small_jobs_take_one_node_and_the_defaults():
     resources = rule_resources(cluster(), "select_bdd100k", 0, {})
     assert (resources["nodes"], resources["runtime"], resources["mem_mb"], resources["abci_group"]) == (1, 60, 4000, "")
     assert rule_resources(cluster(), "summarize", 0, {})["abci_resource_type"] == "rt_HC"
-    assert rule_resources(cluster("uge"), "translate_cg", 2, {})["nodes"] == 1
+    assert rule_resources(cluster("uge"), "translate", 2, {})["nodes"] == 1
 
 
 def test_gpus_per_node_override_and_uneven_splits():
