@@ -216,3 +216,16 @@ def test_paper_plan_on_the_real_data_layouts(tmp_path):
     (workdir / "data/weights/yolov3u.pt").unlink()
     no_weights = snakemake(workdir, *paper, "--dry-run")
     assert no_weights.returncode != 0 and "detector.train.weights = data/weights/yolov3u.pt: missing" in no_weights.stdout
+
+
+def test_paths_with_spaces_and_shell_syntax_reach_the_programs_as_text(tmp_path):
+    """Every path placeholder is quoted: a space does not split it and `$(...)` is not run."""
+    workdir = make_workflow(tmp_path)
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    config["results_dir"] = "my results/$(touch PWNED)"
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    done = snakemake(workdir, "data")
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert not (workdir / "PWNED").exists()
+    assert len(list((workdir / "my results/$(touch PWNED)/data/crops/cg").glob("*.png"))) > 0
+    assert (workdir / "my results/$(touch PWNED)/benchmarks/crop_persons/cg.tsv").is_file()
