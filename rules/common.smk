@@ -84,8 +84,9 @@ if problems := plan.config_problems(config, inception_weights):
     raise WorkflowError("\n".join(problems))
 
 
-def log_path(rule, *wildcards):
-    return f"{LOGS}/{rule}/{'_'.join(wildcards or ('all',))}.log"
+def log_path(rule, *wildcards, suffix=".log"):
+    """The job's log (or, with another suffix, a file kept beside it: it survives a failed job)."""
+    return f"{LOGS}/{rule}/{'_'.join(wildcards or ('all',))}{suffix}"
 
 
 def benchmark_path(rule, *wildcards):

@@ -44,10 +44,11 @@ rule select_bdd100k:
             without=("train_images", "train_labels", "val_images", "val_labels"),
         ),
         filter=settings("data", "filter"),
+        copy_on_failure=log_path("select_bdd100k", "{split}", suffix=".manifest.csv"),
     shell:
         "python -m cg2real select-bdd100k --labels {input.labels:q} --images {input.images:q}"
         " --settings {params.settings:q} --filter {params.filter:q} --out {output:q} --workers {threads}"
-        " > {log:q} 2>&1"
+        " --copy-on-failure {params.copy_on_failure:q} > {log:q} 2>&1"
 
 
 rule select_synthia:
@@ -68,10 +69,11 @@ rule select_synthia:
         box_file=optional_input("box_file"),
         settings=settings("data", "synthia", without=("root", "box_file")),
         filter=settings("data", "filter"),
+        copy_on_failure=log_path("select_synthia", suffix=".manifest.csv"),
     shell:
         "python -m cg2real select-synthia --root {input.root:q} --box-file={params.box_file:q}"
         " --settings {params.settings:q} --filter {params.filter:q} --out {output:q} --workers {threads}"
-        " > {log:q} 2>&1"
+        " --copy-on-failure {params.copy_on_failure:q} > {log:q} 2>&1"
 
 
 rule crop_persons:

@@ -37,10 +37,10 @@ def bdd(tmp_path):
     return labels, images
 
 
-def select(labels, images, out, filter_json=FILTER):
+def select(labels, images, out, filter_json=FILTER, *extra):
     return main(["select-bdd100k", "--labels", str(labels), "--images", str(images),
                  "--settings", json.dumps({"person_categories": ["person"]}), "--filter", filter_json,
-                 "--out", str(out), "--workers", "2"])
+                 "--out", str(out), "--workers", "2", *extra])
 
 
 def test_bad_frames_are_recorded_not_lost(tmp_path, bdd, caplog):
@@ -63,11 +63,36 @@ def test_bad_frames_are_recorded_not_lost(tmp_path, bdd, caplog):
     assert len(json.loads(coco.read_text())["annotations"]) == 2
 
 
-def test_filter_keeping_nothing_fails_clearly(tmp_path, bdd, caplog):
+def test_filter_keeping_nothing_fails_clearly_and_its_manifest_survives(tmp_path, bdd, caplog):
     labels, images = bdd
     strict = json.dumps({**json.loads(FILTER), "min_height_fraction": 1.0})
-    assert select(labels, images, tmp_path / "m.csv", strict) == 2
+    kept_copy = tmp_path / "logs" / "select.manifest.csv"
+    assert select(labels, images, tmp_path / "m.csv", strict, "--copy-on-failure", str(kept_copy)) == 2
     assert "kept 0 of 6 frames" in caplog.text and "min_height_fraction" in caplog.text
+    assert f"Every frame and why it was dropped: {kept_copy}" in caplog.text
+    assert pd.read_csv(kept_copy).set_index("name")["reason"]["good.jpg"] == "person_too_small"
+
+
+def test_repeated_and_unsafe_names_are_dropped_and_counted_once(tmp_path, bdd):
+    labels, images = bdd
+    write_jpeg(tmp_path / "val" / "secret.jpg", 160, 90)
+    frames = json.loads(labels.read_text())
+    frames += [{"name": "good.jpg", "labels": [person(10, 10, 40, 80)]},  # the same frame listed twice
+               {"name": "../val/secret.jpg", "labels": [person(10, 10, 40, 80)]},
+               {"name": str(tmp_path / "val" / "secret.jpg"), "labels": [person(10, 10, 40, 80)]}]
+    labels.write_text(json.dumps(frames))
+    manifest = tmp_path / "manifest.csv"
+    assert select(labels, images, manifest) == 0
+    table = pd.read_csv(manifest, keep_default_na=False)
+    assert table["reason"].tolist()[-3:] == ["duplicate", "unsafe_name", "unsafe_name"]
+    assert table["detail"].tolist()[-3] == "labels.json frame 6: name 'good.jpg' already given by frame 0"
+    assert table["reason"].tolist().count("kept") == 1
+
+    yolo, coco = tmp_path / "yolo", tmp_path / "gt.json"
+    args = ["export-detector-set", "--manifest", str(manifest), "--out", str(yolo), "--frames", "all", "--coco", str(coco)]
+    assert main(args) == 0
+    assert "secret.jpg" not in {p.name for p in (yolo / "images").iterdir()}
+    assert len(json.loads(coco.read_text())["annotations"]) == 2  # good.jpg's box once, small.jpg's
 
 
 def test_missing_label_file_fails_clearly(tmp_path, caplog):

@@ -85,6 +85,8 @@ def test_missing_inputs_name_their_key_and_file(config, tmp_path):
     problems = workflow.missing_dataset_inputs(config["data"])
     assert any(p.startswith("  data.bdd100k.train_labels = ") for p in problems)
     assert not any("data.synthia.root" in p for p in problems)  # the folder exists
+    config["data"]["bdd100k"]["val_labels"] = str(tmp_path)  # a folder of per-image label files
+    assert not any("val_labels" in p for p in workflow.missing_dataset_inputs(config["data"]))
     assert any("data.synthia.box_file" in p for p in problems)
 
     config["conditions"]["x"] = {"real": 1, "cg": {"source": "compact", "run": "nope", "count": 1}}

@@ -83,12 +83,21 @@ class Person:
     truncated: bool | None = None
 
 
+# How a frame's person boxes were made: drawn by annotators (BDD100K, a hand-made box file), the
+# extent of a SYNTHIA instance id, or of an 8-connected component of person pixels (SYNTHIA
+# without instance ids, where two people who touch become one box); a SYNTHIA frame whose person
+# pixels are partly without instance id says "instance_ids+connected_components".
+BOX_SOURCES = ("annotated", "instance_ids", "connected_components")
+
+
 @dataclass(frozen=True)
 class Frame:
     """One image of a data set with its person annotations, as a reader returns it.
 
     `problem` is set when the annotation itself is unusable (e.g. a malformed label grid); the
-    frame is then kept in the manifest as dropped, with this reason, instead of vanishing.
+    frame is then kept in the manifest as dropped, with this reason, instead of vanishing, and
+    `detail` says where and what (file, entry index, the offending value). `box_source` says how
+    the boxes were made, so results can be read knowing it (see BOX_SOURCES).
     """
 
     name: str
@@ -96,6 +105,8 @@ class Frame:
     persons: tuple[Person, ...] = ()
     attributes: dict[str, str] = field(default_factory=dict)
     problem: str | None = None
+    detail: str = ""
+    box_source: str = "annotated"
 
     def largest_person(self) -> Person | None:
         """The person with the largest box area (first one on ties), or None without persons."""

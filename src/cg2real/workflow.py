@@ -21,13 +21,17 @@ Config = Mapping[str, Any]
 # conditions.<name>.cg.source -> the generator that translated the frames (translate/{run}/{generator})
 TRANSLATORS = {"cyclegan": "full", "compact": "compact"}
 
-# data.<group>.<key>: (what the user puts there, whether it is a folder)
+# data.<group>.<key>: (what the user puts there, what it may be: "folder", or "file or folder")
 DATASET_INPUTS = {
-    "data.bdd100k.train_images": ("BDD100K train frames, e.g. bdd100k/images/100k/train/*.jpg", True),
-    "data.bdd100k.train_labels": ("BDD100K train labels, e.g. bdd100k_labels_images_train.json", False),
-    "data.bdd100k.val_images": ("BDD100K val frames, e.g. bdd100k/images/100k/val/*.jpg", True),
-    "data.bdd100k.val_labels": ("BDD100K val labels, e.g. bdd100k_labels_images_val.json", False),
-    "data.synthia.root": ("SYNTHIA-RAND-CVPR16 root with RGB/ and GTTXT/ (or GT/LABELS/)", True),
+    "data.bdd100k.train_images": ("BDD100K train frames, e.g. bdd100k/images/100k/train/*.jpg", "folder"),
+    "data.bdd100k.train_labels": (
+        "BDD100K train labels: bdd100k_labels_images_train.json, det_20/det_train.json, or the folder of "
+        "per-image labels/100k/train/*.json", "file or folder"),
+    "data.bdd100k.val_images": ("BDD100K val frames, e.g. bdd100k/images/100k/val/*.jpg", "folder"),
+    "data.bdd100k.val_labels": (
+        "BDD100K val labels: bdd100k_labels_images_val.json, det_20/det_val.json, or the folder of "
+        "per-image labels/100k/val/*.json", "file or folder"),
+    "data.synthia.root": ("SYNTHIA-RAND-CVPR16 root with RGB/ and GTTXT/ (or GT/LABELS/)", "folder"),
 }
 
 
@@ -171,10 +175,10 @@ def synthia_inputs(data: Mapping[str, Any], demo_root: str) -> dict[str, str]:
 def missing_dataset_inputs(data: Mapping[str, Any]) -> list[str]:
     """One line per configured data set path that is missing, naming its key and what belongs there."""
     problems = []
-    for key, (what, is_dir) in DATASET_INPUTS.items():
+    for key, (what, kind) in DATASET_INPUTS.items():
         _, group, name = key.split(".")
         path = Path(data[group][name])
-        if not (path.is_dir() if is_dir else path.is_file()):
+        if not (path.is_dir() or (kind == "file or folder" and path.is_file())):
             problems.append(f"  {key} = {path}: missing; put the {what} there, or set the key")
     box_file = data["synthia"]["box_file"]
     if box_file and not Path(box_file).is_file():

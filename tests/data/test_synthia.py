@@ -6,6 +6,7 @@ from cg2real.boxes import Box
 from cg2real.data.synthia import (
     SynthiaLabelSettings,
     detect_layout,
+    label_box_source,
     person_boxes_from_labels,
     read_box_file,
     read_label_png,
@@ -29,6 +30,7 @@ def test_genuine_seqs_frame_has_no_pedestrian(fixtures):
     assert detect_layout(root) == "seqs"
     frame = read_synthia_frame(root / "RGB/000000.png", root, "seqs", SETTINGS)
     assert frame.problem is None and frame.persons == ()
+    assert frame.box_source == "instance_ids"  # SEQS label PNGs carry instance ids
 
 
 def test_connected_components_split_separate_people_and_drop_noise():
@@ -49,8 +51,12 @@ def test_instance_ids_separate_touching_people():
     instances[5:35, 15:25] = 4
     boxes = sorted(person_boxes_from_labels(classes, instances, SETTINGS), key=lambda b: b.x1)
     assert boxes == [Box(5, 5, 15, 35), Box(15, 5, 25, 35)]
+    assert label_box_source(classes, instances, SETTINGS) == "instance_ids"
     # without instance ids the two touching people merge: the documented limit of RAND-CVPR16
     assert person_boxes_from_labels(classes, None, SETTINGS) == [Box(5, 5, 25, 35)]
+    assert label_box_source(classes, None, SETTINGS) == "connected_components"
+    instances[5:35, 20:25] = 0  # part of person 4 without id: boxed as a component, and said so
+    assert label_box_source(classes, instances, SETTINGS) == "instance_ids+connected_components"
 
 
 def _rand_cvpr16_root(tmp_path, grid):
@@ -68,6 +74,7 @@ def test_rand_cvpr16_text_grid(tmp_path):
     assert detect_layout(root) == "rand_cvpr16"
     frame = read_synthia_frame(root / "RGB/0001.png", root, "rand_cvpr16", SETTINGS)
     assert [p.box for p in frame.persons] == [Box(10, 4, 16, 20)]
+    assert frame.box_source == "connected_components"
 
 
 def test_bad_or_missing_label_grid_marks_frame(tmp_path):

@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import zlib
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 import yaml
 
 from cg2real.detector.dataset import FrameSource, assemble_condition_set, parse_count, sample_names
 from cg2real.errors import DataError
-from tests.conftest import write_jpeg
 
 
 def yolo_set(root: Path, stems: list[str], suffix: str = ".jpg") -> Path:
-    """A YOLO folder whose label of frame i holds i boxes."""
+    """A YOLO folder whose label of frame i holds i boxes; every image's content differs (noise)."""
+    rng = np.random.default_rng(zlib.crc32(str(root).encode()))
     for i, stem in enumerate(stems):
-        write_jpeg(root / "images" / f"{stem}{suffix}", 32, 24)
+        (root / "images").mkdir(parents=True, exist_ok=True)
+        assert cv2.imwrite(str(root / "images" / f"{stem}{suffix}"), rng.integers(0, 256, (24, 32, 3), np.uint8))
         (root / "labels").mkdir(parents=True, exist_ok=True)
         (root / "labels" / f"{stem}.txt").write_text("0 0.5 0.5 0.2 0.4\n" * i)
     return root
@@ -87,6 +92,13 @@ def test_links_survive_moving_the_results_folder(sets, tmp_path):
 def test_frames_in_both_train_and_val_are_refused(sets, tmp_path):
     with pytest.raises(DataError, match="also in the validation set"):
         assemble_condition_set([FrameSource(sets["val"], "all", "real_")], sets["val"], 0, tmp_path / "cond")
+
+
+def test_a_validation_image_copied_under_a_training_name_is_refused(sets, tmp_path):
+    shutil.copyfile(sets["val"] / "images" / "v02.jpg", sets["real"] / "images" / "r03.jpg")
+    with pytest.raises(DataError, match=r"content of a validation frame .* r03.jpg = v02.jpg"):
+        assemble_condition_set([FrameSource(sets["real"], "all", "real_")], sets["val"], 0, tmp_path / "out")
+    assemble_condition_set([FrameSource(sets["cg"], "all", "cg_")], sets["val"], 0, tmp_path / "ok")
 
 
 def test_a_frame_without_label_file_is_named(sets, tmp_path):

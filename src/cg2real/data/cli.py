@@ -22,7 +22,7 @@ def _select_bdd100k(args: argparse.Namespace) -> None:
 
     reader = settings_from_json(BDD100KSettings, args.settings, "data.bdd100k")
     select = settings_from_json(FilterSettings, args.filter, "data.filter")
-    select_bdd100k(args.labels, args.images, reader, select, args.out, args.workers)
+    select_bdd100k(args.labels, args.images, reader, select, args.out, args.workers, args.copy_on_failure)
 
 
 def _select_synthia(args: argparse.Namespace) -> None:
@@ -32,7 +32,7 @@ def _select_synthia(args: argparse.Namespace) -> None:
 
     reader = settings_from_json(SynthiaSettings, args.settings, "data.synthia")
     select = settings_from_json(FilterSettings, args.filter, "data.filter")
-    select_synthia(args.root, args.box_file, reader, select, args.out, args.workers)
+    select_synthia(args.root, args.box_file, reader, select, args.out, args.workers, args.copy_on_failure)
 
 
 def _crop_persons(args: argparse.Namespace) -> None:
@@ -61,11 +61,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_settings(demo, "data.demo")
 
     bdd = command(sub, "select-bdd100k", _select_bdd100k, "read BDD100K labels, filter frames, write the manifest")
-    bdd.add_argument("--labels", type=Path, required=True, help="label JSON of one split")
+    bdd.add_argument("--labels", type=Path, required=True, help="labels of one split: a JSON file or a folder of them")
     bdd.add_argument("--images", type=Path, required=True, help="image folder of that split")
     add_settings(bdd, "data.bdd100k (without its paths)")
     add_settings(bdd, "data.filter", "--filter")
     bdd.add_argument("--out", type=Path, required=True, help="manifest CSV")
+    bdd.add_argument("--copy-on-failure", type=Path, default=None,
+                     help="where the manifest is also written when the filter keeps nothing (the log folder)")
     bdd.add_argument("--workers", type=int, default=1)
 
     syn = command(sub, "select-synthia", _select_synthia, "derive SYNTHIA person boxes, filter frames, write the manifest")
@@ -74,6 +76,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_settings(syn, "data.synthia (without its paths)")
     add_settings(syn, "data.filter", "--filter")
     syn.add_argument("--out", type=Path, required=True, help="manifest CSV")
+    syn.add_argument("--copy-on-failure", type=Path, default=None,
+                     help="where the manifest is also written when the filter keeps nothing (the log folder)")
     syn.add_argument("--workers", type=int, default=1)
 
     crop = command(sub, "crop-persons", _crop_persons, "crop every kept frame around its largest person")

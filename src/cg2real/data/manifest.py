@@ -15,7 +15,12 @@ import pandas as pd
 from cg2real.boxes import Box
 from cg2real.errors import DataError
 
-COLUMNS = ("name", "image_path", "width", "height", "usable", "kept", "reason", "n_persons", "persons", "largest", "attributes")
+COLUMNS = (
+    "name", "image_path", "width", "height", "usable", "kept", "reason", "n_persons", "persons", "largest",
+    "attributes", "person_attributes", "box_source", "detail",
+)
+# Columns added after the first manifests were written: read with these values when absent.
+LATER_COLUMNS = {"person_attributes": "[]", "box_source": "", "detail": ""}
 
 
 @dataclass(frozen=True)
@@ -31,7 +36,10 @@ class ManifestRow:
     reason: str
     persons: tuple[Box, ...]
     largest: Box | None
-    attributes: dict[str, str]
+    attributes: dict[str, str]  # frame-level (BDD100K: weather, scene, timeofday)
+    person_attributes: tuple[dict[str, bool | None], ...] = ()  # per person, as `persons`: occluded, truncated
+    box_source: str = ""  # how the boxes were made (boxes.BOX_SOURCES)
+    detail: str = ""  # for a dropped frame: where and what (file, entry index, value)
 
 
 def _boxes_to_json(boxes: tuple[Box, ...]) -> str:
@@ -52,6 +60,9 @@ def write_manifest(rows: list[ManifestRow], path: Path) -> None:
             "persons": [_boxes_to_json(r.persons) for r in rows],
             "largest": [_boxes_to_json((r.largest,)) if r.largest else "[]" for r in rows],
             "attributes": [json.dumps(r.attributes, sort_keys=True) for r in rows],
+            "person_attributes": [json.dumps(list(r.person_attributes)) for r in rows],
+            "box_source": [r.box_source for r in rows],
+            "detail": [r.detail for r in rows],
         },
         columns=list(COLUMNS),
     )
@@ -62,9 +73,12 @@ def write_manifest(rows: list[ManifestRow], path: Path) -> None:
 def read_manifest(path: Path) -> list[ManifestRow]:
     """Rows of a manifest written by `write_manifest`; a DataError when it is not one."""
     try:
-        table = pd.read_csv(path, keep_default_na=False, dtype={"name": str, "reason": str})
+        table = pd.read_csv(path, keep_default_na=False, dtype={"name": str, "reason": str, "detail": str})
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
         raise DataError(f"cannot read manifest {path}: {err}") from err
+    for column, value in LATER_COLUMNS.items():
+        if column not in table.columns:
+            table[column] = value
     missing = set(COLUMNS) - set(table.columns)
     if missing:
         raise DataError(f"manifest {path} lacks columns {sorted(missing)}")
@@ -84,6 +98,9 @@ def read_manifest(path: Path) -> list[ManifestRow]:
                 persons=persons,
                 largest=Box(*largest[0]) if largest else None,
                 attributes=json.loads(rec["attributes"]),
+                person_attributes=tuple(json.loads(rec["person_attributes"])),
+                box_source=rec["box_source"],
+                detail=rec["detail"],
             )
         )
     return rows

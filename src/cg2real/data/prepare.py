@@ -17,6 +17,7 @@ from cg2real.data.bdd100k import BDD100KSettings, read_bdd100k
 from cg2real.data.crop import CropSettings, crop_around_largest_person
 from cg2real.data.export import export_yolo, write_coco
 from cg2real.data.manifest import ManifestRow, flat_stem, read_manifest, write_manifest
+from cg2real.data.names import drop_unsafe_and_duplicate_names
 from cg2real.data.select import FILTER_REASONS, FilterSettings, check_something_kept, decide, image_size, log_dropped
 from cg2real.data.synthia import (
     SynthiaSettings,
@@ -35,23 +36,38 @@ def _decide_frame(frame: Frame, settings: FilterSettings) -> ManifestRow:
     return decide(frame, frame.problem or image_size(frame.image_path), settings)
 
 
-def filter_frames(frames: list[Frame], settings: FilterSettings, domain: str, manifest: Path, workers: int) -> None:
-    """Decide every frame, write the manifest, and stop if nothing was kept."""
+def filter_frames(
+    frames: list[Frame], settings: FilterSettings, domain: str, manifest: Path, workers: int,
+    copy_on_failure: Path | None = None,
+) -> None:
+    """Decide every frame, write the manifest, and stop if nothing was kept.
+
+    When nothing is kept the manifest that explains why is also written to `copy_on_failure`
+    (the job's log folder): Snakemake deletes the outputs of a failed job, `manifest` included.
+    """
     rows = parallel_map(functools.partial(_decide_frame, settings=settings), frames, workers, f"filter {domain}")
     log_dropped(rows, domain)
     write_manifest(rows, manifest)
-    check_something_kept(rows, domain)
+    try:
+        check_something_kept(rows, domain)
+    except DataError as err:
+        if copy_on_failure is None:
+            raise
+        write_manifest(rows, copy_on_failure)
+        raise DataError(f"{err}. Every frame and why it was dropped: {copy_on_failure}") from err
 
 
 def select_bdd100k(
-    labels: Path, images: Path, reader: BDD100KSettings, settings: FilterSettings, manifest: Path, workers: int
+    labels: Path, images: Path, reader: BDD100KSettings, settings: FilterSettings, manifest: Path, workers: int,
+    copy_on_failure: Path | None = None,
 ) -> None:
-    frames = read_bdd100k(labels, images, reader.person_categories)
-    filter_frames(frames, settings, f"BDD100K {labels.name}", manifest, workers)
+    frames = drop_unsafe_and_duplicate_names(read_bdd100k(labels, images, reader.person_categories), labels.name)
+    filter_frames(frames, settings, f"BDD100K {labels.name}", manifest, workers, copy_on_failure)
 
 
 def select_synthia(
-    root: Path, box_file: Path | None, reader: SynthiaSettings, settings: FilterSettings, manifest: Path, workers: int
+    root: Path, box_file: Path | None, reader: SynthiaSettings, settings: FilterSettings, manifest: Path, workers: int,
+    copy_on_failure: Path | None = None,
 ) -> None:
     if box_file is not None:
         frames = read_box_file(box_file, root)
@@ -59,7 +75,8 @@ def select_synthia(
         layout = detect_layout(root) if reader.layout == "auto" else reader.layout
         read = functools.partial(read_synthia_frame, root=root, layout=layout, settings=reader.labels)
         frames = parallel_map(read, list_rgb_frames(root), workers, "read SYNTHIA labels")
-    filter_frames(frames, settings, f"SYNTHIA {root.name}", manifest, workers)
+    frames = drop_unsafe_and_duplicate_names(frames, str(box_file or root))
+    filter_frames(frames, settings, f"SYNTHIA {root.name}", manifest, workers, copy_on_failure)
 
 
 def _crop_one(row: ManifestRow, out_dir: Path, settings: CropSettings) -> list[str]:

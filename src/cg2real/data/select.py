@@ -61,6 +61,7 @@ def decide(frame: Frame, size: tuple[int, int] | str, settings: FilterSettings) 
     """The manifest row of one frame: kept, or dropped with the first reason that applies."""
 
     def row(usable: bool, reason: str, width: int = 0, height: int = 0, persons=(), largest=None) -> ManifestRow:
+        flags = tuple({"occluded": p.occluded, "truncated": p.truncated} for p in frame.persons) if persons else ()
         return ManifestRow(
             name=frame.name,
             image_path=str(frame.image_path),
@@ -72,6 +73,9 @@ def decide(frame: Frame, size: tuple[int, int] | str, settings: FilterSettings) 
             persons=tuple(persons),
             largest=largest,
             attributes=frame.attributes,
+            person_attributes=flags,
+            box_source=frame.box_source,
+            detail=frame.detail,
         )
 
     if frame.problem:

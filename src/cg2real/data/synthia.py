@@ -111,21 +111,34 @@ def person_boxes_from_labels(
     return boxes
 
 
+def label_box_source(classes: np.ndarray, instances: np.ndarray | None, settings: SynthiaLabelSettings) -> str:
+    """How `person_boxes_from_labels` boxes this label map's people (a boxes.BOX_SOURCES value, or
+    both joined by '+' when some person pixels carry an instance id and others do not)."""
+    if instances is None:
+        return "connected_components"
+    ids = instances[np.isin(classes, settings.person_classes)]
+    with_id, without_id = bool((ids != 0).any()), bool((ids == 0).any())
+    if with_id and without_id:
+        return "instance_ids+connected_components"
+    return "connected_components" if without_id else "instance_ids"
+
+
 def read_synthia_frame(rgb_path: Path, root: Path, layout: str, settings: SynthiaLabelSettings) -> Frame:
     """One SYNTHIA frame with boxes from its label file; a bad label file marks the frame."""
     name = rgb_path.relative_to(root / "RGB").as_posix()
     label_path = label_path_for(rgb_path, root, layout)
     if not label_path.is_file():
-        return Frame(name=name, image_path=rgb_path, problem="missing_labels")
+        return Frame(name=name, image_path=rgb_path, problem="missing_labels", detail=f"{label_path} not found")
     try:
         if layout == "rand_cvpr16":
             classes, instances = read_class_grid(label_path), None
         else:
             classes, instances = read_label_png(label_path)
-    except ValueError:
-        return Frame(name=name, image_path=rgb_path, problem="malformed_labels")
+    except ValueError as err:
+        return Frame(name=name, image_path=rgb_path, problem="malformed_labels", detail=f"{label_path}: {err}")
     boxes = person_boxes_from_labels(classes, instances, settings)
-    return Frame(name=name, image_path=rgb_path, persons=tuple(Person(b) for b in boxes))
+    return Frame(name=name, image_path=rgb_path, persons=tuple(Person(b) for b in boxes),
+                 box_source=label_box_source(classes, instances, settings))
 
 
 def list_rgb_frames(root: Path) -> list[Path]:

@@ -9,6 +9,7 @@ its CycleGAN translations (rows c-g) use the very same CG frames: the translatio
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -98,14 +99,26 @@ def link_frames(source: Path, names: list[str], prefix: str, out: Path) -> list[
     return linked
 
 
+def content_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes: the same frame under another name, or copied, has the same digest."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
 def check_disjoint(train_sources: list[FrameSource], selected: list[list[str]], val: Path, val_names: list[str]) -> None:
-    """No validation frame may also be a training frame, by file or by name."""
+    """No validation frame may also be a training frame: by name, by file, or by content (a copy of a
+    validation image under another name, e.g. one that reached the training split through its labels)."""
     val_files = {(val / YOLO_IMAGES / n).resolve() for n in val_names}
+    val_digests = {content_digest(val / YOLO_IMAGES / n): n for n in val_names}
     for source, names in zip(train_sources, selected):
         shared = [n for n in names if (source.folder / YOLO_IMAGES / n).resolve() in val_files or n in val_names]
+        copies = [(n, val_digests[d]) for n in names if (d := content_digest(source.folder / YOLO_IMAGES / n)) in val_digests]
         if shared:
             raise DataError(f"{len(shared)} frame(s) of {source.folder} are also in the validation set {val}, "
                             f"e.g. {shared[0]}: train and validation must not overlap")
+        if copies:
+            raise DataError(f"{len(copies)} frame(s) of {source.folder} have the content of a validation frame of "
+                            f"{val}, e.g. {copies[0][0]} = {copies[0][1]}: train and validation must not overlap")
 
 
 def assemble_condition_set(sources: list[FrameSource], val: Path, seed: int, out: Path) -> dict:
