@@ -170,6 +170,9 @@ def test_filter_that_keeps_nothing_stops_with_counts(tmp_path):
     assert done.returncode != 0
     log = (workdir / "logs/select_bdd100k/train.log").read_text()
     assert "filter kept 0 of 12 frames" in log and "person_too_small" in log
+    kept_copy = workdir / "logs/select_bdd100k/train.manifest.csv"  # the failed job's output is deleted
+    assert f"Every frame and why it was dropped: {kept_copy.relative_to(workdir)}" in log
+    assert set(pd.read_csv(kept_copy)["reason"]) <= {"person_too_small", "no_person", "no_visible_person"}
 
 
 def real_layout_tree(root: Path) -> None:
@@ -219,13 +222,14 @@ def test_paper_plan_on_the_real_data_layouts(tmp_path):
 
 
 def test_paths_with_spaces_and_shell_syntax_reach_the_programs_as_text(tmp_path):
-    """Every path placeholder is quoted: a space does not split it and `$(...)` is not run."""
+    """Every path placeholder is quoted: a space does not split it, a quote does not end it and `$(...)`
+    is not run."""
     workdir = make_workflow(tmp_path)
     config = yaml.safe_load((workdir / "config.yaml").read_text())
-    config["results_dir"] = "my results/$(touch PWNED)"
+    config["results_dir"] = results = "my results/it's \"$(touch PWNED)\""
     (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     done = snakemake(workdir, "data")
     assert done.returncode == 0, done.stdout[-3000:]
     assert not (workdir / "PWNED").exists()
-    assert len(list((workdir / "my results/$(touch PWNED)/data/crops/cg").glob("*.png"))) > 0
-    assert (workdir / "my results/$(touch PWNED)/benchmarks/crop_persons/cg.tsv").is_file()
+    assert len(list((workdir / results / "data/crops/cg").glob("*.png"))) > 0
+    assert (workdir / results / "benchmarks/crop_persons/cg.tsv").is_file()
