@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-WORKFLOW_FILES = ("Snakefile", "config.yaml", "rules", "schemas", "envs", "report")
+WORKFLOW_FILES = ("Snakefile", "config.yaml", "rules", "schemas", "envs", "report", "profiles")
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 
 TINY_DEMO = {
@@ -57,9 +57,9 @@ def make_workflow(tmp_path: Path, **data_overrides) -> Path:
     return tmp_path
 
 
-def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+def snakemake(workdir: Path, *args: str, environ: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Run snakemake in `workdir`; its messages (stdout and stderr together) are in `.stdout`."""
-    env = {**os.environ, "PATH": f"{SNAKEMAKE.parent}{os.pathsep}{os.environ['PATH']}"}
+    env = {**os.environ, **(environ or {}), "PATH": f"{SNAKEMAKE.parent}{os.pathsep}{os.environ['PATH']}"}
     return subprocess.run(
         [str(SNAKEMAKE), "--cores", "2", *args], cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=900
     )
@@ -99,9 +99,19 @@ def test_data_stage_end_to_end(tmp_path):
 
 
 def test_whole_workflow_through_distributed_cyclegan(tmp_path):
+    """The whole chain with the network blocked (tests/no_network): nothing is downloaded, ultralytics included."""
     workdir = make_workflow(tmp_path)
-    done = snakemake(workdir)
+    attempts = tmp_path / "network_attempts.log"
+    python_path = os.pathsep.join(filter(None, [str(REPO / "tests" / "no_network"), os.environ.get("PYTHONPATH")]))
+    blocked = {"PYTHONPATH": python_path, "CG2REAL_NETWORK_LOG": str(attempts)}
+    done = snakemake(workdir, environ=blocked)
     assert done.returncode == 0, done.stdout[-3000:]
+    assert not attempts.exists(), attempts.read_text()
+    # the block is in force in the processes it starts: a download attempt is refused and listed
+    probe = "import urllib.request; urllib.request.urlopen('http://192.0.2.1/yolo26n.pt', timeout=5)"
+    refused = subprocess.run([sys.executable, "-c", probe], env={**os.environ, **blocked}, capture_output=True, text=True)
+    assert refused.returncode != 0 and "network blocked by the test" in refused.stderr
+    assert "192.0.2.1" in attempts.read_text()
     run = workdir / "results/cyclegan/demo"
     metrics = pd.read_csv(run / "metrics.csv")
     assert metrics["epoch"].tolist() == [1, 2]

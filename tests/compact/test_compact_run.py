@@ -40,7 +40,8 @@ def test_compaction_reaches_target_and_writes_outputs(tiny_run, tmp_path):
     macs = [int(row["macs"]) for row in rows]
     assert [int(row["step"]) for row in rows] == list(range(len(rows)))
     assert all(later < earlier for earlier, later in zip(macs, macs[1:]))
-    assert summary["target"]["reached"] or summary["steps"] == SETTINGS["max_steps"]
+    # the target is reached before max_steps stops the loop: this run is sized to get there
+    assert summary["target"]["reached"] and summary["steps"] < SETTINGS["max_steps"], summary
     assert summary["target"]["reached"] == (summary["final"]["macs"] <= 0.5 * summary["original"]["macs"])
     assert summary["steps"] == len(rows) - 1 and summary["ratio"]["macs"] > 1 and summary["ratio"]["params"] > 1
     assert float(rows[-1]["l1"]) == 0.0 and float(rows[0]["l1"]) > 0  # the last retrain has no penalty

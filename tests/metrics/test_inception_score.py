@@ -16,8 +16,10 @@ import torch
 
 from cg2real.__main__ import main
 from cg2real.errors import DataError
+from cg2real.images import read_rgb
 from cg2real.metrics.inception import WEIGHTS_FILE, load_inception_classifier
 from cg2real.metrics.inception_score import class_probabilities, inception_score, usable_splits, write_inception_score
+from cg2real.translate.translate import load_generator, translate_images
 from tests.metrics.test_fid_curve import crops, run  # noqa: F401  (fixtures)
 from tests.metrics.test_inception import images, write_fake_fid_weights
 
@@ -86,7 +88,15 @@ def test_run_score_computed_with_weights_not_computed_without(tmp_path, run, cro
     assert json.loads(out.read_text()) == result
     assert result["status"] == "computed" and result["images"] == 3 and result["splits"] == 1  # 3 crops: 1 split
     assert result["generator"] == "G_cg2real.pt"
-    assert 1.0 <= result["is_mean"] <= 3.0 and result["is_std"] == 0.0  # at most the number of images
+    # the same score from the crops translated here, one by one: the JSON scores the translations
+    generator = load_generator(run / "G_cg2real.pt", run / "model.json", CPU)
+    originals = [read_rgb(path) for path in sorted(cg.glob("*.png"))]
+    translated = [translate_images(generator, [image], CPU)[0] for image in originals]
+    classifier = load_inception_classifier(fake_weights, CPU)
+    expected, _ = inception_score(class_probabilities(classifier, translated, 2, CPU), splits=1)
+    untranslated, _ = inception_score(class_probabilities(classifier, originals, 2, CPU), splits=1)
+    assert result["is_mean"] == pytest.approx(expected, rel=1e-6) and result["is_std"] == 0.0
+    assert untranslated != pytest.approx(expected, rel=1e-6)  # so scoring the raw crops would fail
 
     missing = tmp_path / "nowhere" / WEIGHTS_FILE
     result = write_inception_score(run, cg, missing, tmp_path / "missing.json", batch_size=2, device=CPU)
