@@ -1,3 +1,5 @@
+import json
+
 import cv2
 import numpy as np
 import pytest
@@ -99,3 +101,13 @@ def test_box_file_csv_overrides_labels(tmp_path):
 def test_layout_not_recognised(tmp_path):
     with pytest.raises(DataError, match="GTTXT"):
         detect_layout(tmp_path)
+
+
+def test_box_file_json_keeps_where_and_why_an_entry_is_broken(tmp_path):
+    root = _rand_cvpr16_root(tmp_path, np.zeros((8, 8), np.int32))
+    box_file = tmp_path / "boxes.json"
+    person = {"category": "person", "box2d": {"x1": 1, "y1": 2, "x2": "5", "y2": 7}}
+    box_file.write_text(json.dumps([{"name": "0001.png", "labels": [person]}, {"labels": []}]))
+    frames = read_box_file(box_file, root)
+    assert [(f.name, f.problem) for f in frames] == [("0001.png", "malformed_box"), ("boxes.json#1", "malformed_label")]
+    assert frames[0].detail.startswith("boxes.json entry 0: ")

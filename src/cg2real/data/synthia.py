@@ -158,24 +158,27 @@ def read_box_file(path: Path, root: Path) -> list[Frame]:
     rgb_frames = list_rgb_frames(root)
     names = {p.relative_to(root / "RGB").as_posix(): p for p in rgb_frames}
     persons: dict[str, list[Person]] = {name: [] for name in names}
-    broken: set[str] = set()
+    broken: dict[str, Frame] = {}  # name -> its first unusable entry (problem and detail kept)
     if path.suffix.lower() == ".json":
-        for entry in load_label_file(path):
-            frame = parse_frame(entry, root / "RGB", ("person", "pedestrian"))
+        for index, entry in enumerate(load_label_file(path)):
+            frame = parse_frame(entry, root / "RGB", ("person", "pedestrian"), source=path.name, index=index)
             if frame.problem:
-                broken.add(frame.name)
+                broken.setdefault(frame.name, frame)
             persons.setdefault(frame.name, []).extend(frame.persons)
     else:
         rows = _read_box_csv(path)
         for name, box in rows:
             persons.setdefault(name, []).append(Person(box))
-    unknown = sorted(set(persons) - set(names))
+    unknown = sorted(set(persons) - set(names) - set(broken))
     if unknown:
         raise DataError(f"SYNTHIA box file {path} names frames that are not in {root / 'RGB'}: {unknown[:5]}")
+    unnamed = [frame for name, frame in broken.items() if name not in names]  # e.g. an entry without a name
     return [
-        Frame(name=n, image_path=names[n], persons=tuple(persons[n]), problem="malformed_box" if n in broken else None)
+        Frame(name=n, image_path=names[n], persons=tuple(persons[n]), problem=broken[n].problem, detail=broken[n].detail)
+        if n in broken
+        else Frame(name=n, image_path=names[n], persons=tuple(persons[n]))
         for n in names
-    ]
+    ] + unnamed
 
 
 def _read_box_csv(path: Path) -> list[tuple[str, Box]]:
