@@ -1,7 +1,8 @@
 """Detector training: the paper's length and learning-rate rules, and real ultralytics runs.
 
-ultralytics reads its offline switches when first imported, so real training runs in a fresh
-Python process and this one never imports ultralytics.
+ultralytics reads its offline switches when first imported, so real training runs in fresh
+Python processes and this one never imports ultralytics. The fault tests (issue 15) kill, stop
+and rerun real trainings, as a scheduler, a user and Snakemake would.
 """
 
 from __future__ import annotations
@@ -9,16 +10,20 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
-from dataclasses import replace
+import time
+from dataclasses import asdict, replace
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 from cg2real.detector.dataset import FrameSource, assemble_condition_set
-from cg2real.detector.records import BEST_MAP50, BEST_MAP50_RECORD
+from cg2real.detector.records import BEST_MAP50, MAP50_KEY, TRAIN_SUMMARY
 from cg2real.detector.train import DetectorTrainSettings, epochs_for_iterations, learning_rate, train_arguments
 from cg2real.errors import DataError
 from tests.detector.test_dataset import yolo_set
@@ -28,23 +33,80 @@ TINY = DetectorTrainSettings(
     optimizer="SGD", lr0=0.5, lr_scaling="linear", lr_per_image=0.0025, lrf=0.01, momentum=0.9,
     weight_decay=0.0005, warmup_epochs=0.0, mosaic=0.0, workers=0, seed=0, amp=False,
 )
+# Learns box_set() in a few epochs: 60 iterations x 4 frames / 16 frames = 15 epochs; on this CPU
+# install mAP@0.5 first reaches its ceiling (0.995) at epoch 9 of 15, and no later epoch can beat it.
+EASY = replace(TINY, width_multiple=0.25, iterations=60, optimizer="Adam", lr0=0.01, lr_scaling="none")
+EASY_EPOCHS = 15
+CEILING = 0.99  # mAP@0.5 of a perfect detector is 0.995 in ultralytics
 
-# Trains TINY in a fresh process; "save_every_epoch" also keeps ultralytics' per-epoch checkpoints,
-# from which the test fakes a run killed after its second epoch.
+# Trains in a fresh process. Modes (comma-separated): "save_every_epoch" also keeps ultralytics'
+# per-epoch checkpoints epoch{N-1}.pt of epoch N; "kill_at_ceiling" kill -9s the process right after
+# saving the first epoch whose mAP@0.5 reaches CEILING; "record_resume" writes resume_state.json,
+# comparing what the resumed trainer loaded with before.pt, a copy of last.pt taken before the rerun;
+# "check_published" writes published.json: the declared checkpoint's mAP@0.5, the epoch its results
+# end at, and which epoch{N-1}.pt files hold the same weights.
 SCRIPT = textwrap.dedent(
     """
-    import json, logging, sys
+    import json, logging, os, shutil, signal, sys
     from pathlib import Path
     from cg2real.detector import train
+    from cg2real.detector.offline import configure_ultralytics_offline
     from cg2real.settings import settings_from_mapping
 
     logging.basicConfig(level=logging.INFO)
     settings = settings_from_mapping(train.DetectorTrainSettings, json.loads(sys.argv[1]), "detector.train")
-    work, mode = Path(sys.argv[2]), sys.argv[3]
-    if mode == "save_every_epoch":
+    work, modes, ceiling = Path(sys.argv[2]), sys.argv[3].split(","), float(sys.argv[4])
+    run, weights, map50 = work / "run", work / "run" / "ultralytics" / "weights", "metrics/mAP50(B)"
+    # the hooks need ultralytics now: configure the folder train_detector would, and skip its own call
+    configure_ultralytics_offline(run / "ultralytics_settings")
+    train.configure_ultralytics_offline = lambda folder: folder
+    import torch
+    from ultralytics.utils.callbacks import default_callbacks
+    from ultralytics.utils.torch_utils import unwrap_model
+
+    def load(path):
+        return torch.load(path, map_location="cpu", weights_only=False)
+
+    def same(live, saved):
+        return live.keys() == saved.keys() and all(torch.equal(live[k].float(), saved[k].float()) for k in saved)
+
+    def kill_at_ceiling(trainer):
+        if trainer.metrics[map50] >= ceiling:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    def record_resume(trainer):
+        before = load(work / "before.pt")
+        saved, live = before["optimizer"]["state"], trainer.optimizer.state_dict()["state"]
+        (work / "resume_state.json").write_text(json.dumps({
+            "start_epoch": trainer.start_epoch,
+            "checkpoint_epoch": before["epoch"],
+            "model_equals_checkpoint": same(unwrap_model(trainer.model).state_dict(), before["ema"].state_dict()),
+            "ema_equals_checkpoint": same(trainer.ema.ema.state_dict(), before["ema"].state_dict()),
+            "ema_updates": [trainer.ema.updates, before["updates"]],
+            "optimizer_states": [len(live), len(saved)],
+            "optimizer_equals_checkpoint": live.keys() == saved.keys() and all(same(live[i], saved[i]) for i in saved),
+            "optimizer_state_nonzero": any(bool(v.abs().sum() > 0) for state in live.values() for v in state.values()
+                                           if torch.is_tensor(v) and v.is_floating_point()),
+        }))
+
+    if "save_every_epoch" in modes:
         arguments = train.train_arguments
         train.train_arguments = lambda *args: {**arguments(*args), "save_period": 1}
-    train.train_detector(settings, work / "cond" / "data.yaml", "cpu", work / "run")
+    if "kill_at_ceiling" in modes:
+        default_callbacks["on_model_save"].append(kill_at_ceiling)
+    if "record_resume" in modes:
+        shutil.copyfile(weights / "last.pt", work / "before.pt")
+        default_callbacks["on_pretrain_routine_end"].append(record_resume)
+    train.train_detector(settings, work / "cond" / "data.yaml", "cpu", run)
+    if "check_published" in modes:
+        published = load(run / "best_map50.pt")
+        epochs = sorted(weights.glob("epoch*.pt"), key=lambda p: int(p.stem[5:]))
+        (work / "published.json").write_text(json.dumps({
+            "map50": published["train_metrics"][map50],
+            "results_end_at_epoch": len(published["train_results"]["epoch"]),
+            "same_weights_as_epochs": [int(p.stem[5:]) + 1 for p in epochs
+                                       if same(published["model"].state_dict(), load(p)["ema"].state_dict())],
+        }))
     """
 )
 
@@ -65,18 +127,69 @@ def test_learning_rate_rules():
     assert arguments["optimizer"] == "SGD" and arguments["lr0"] == pytest.approx(0.01)
 
 
-def run_training(work: Path, mode: str) -> subprocess.CompletedProcess:
-    from dataclasses import asdict
+def training(work: Path, mode: str, settings: DetectorTrainSettings = TINY) -> subprocess.CompletedProcess:
+    """Run SCRIPT in `work` (cond/ in, run/ out); the exit status is the caller's to check."""
+    return subprocess.run([sys.executable, "-c", SCRIPT, json.dumps(asdict(settings)), str(work), mode, str(CEILING)],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=900)
 
-    done = subprocess.run([sys.executable, "-c", SCRIPT, json.dumps(asdict(TINY)), str(work), mode],
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)
+
+def run_training(work: Path, mode: str, settings: DetectorTrainSettings = TINY) -> subprocess.CompletedProcess:
+    done = training(work, mode, settings)
     assert done.returncode == 0, done.stdout[-3000:]
     return done
 
 
 def read_results(run: Path) -> list[dict]:
-    with (run / "ultralytics" / "results.csv").open() as handle:
-        return [{k.strip(): v for k, v in row.items()} for row in csv.DictReader(handle)]
+    """ultralytics' per-epoch rows; a line still being written is left out."""
+    path = run / "ultralytics" / "results.csv"
+    if not path.is_file():
+        return []
+    text = path.read_text()
+    lines = text.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines = lines[:-1]
+    return [{k.strip(): v for k, v in row.items()} for row in csv.DictReader(lines)]
+
+
+def map50s(run: Path) -> list[float]:
+    """mAP@0.5 by epoch; fails if an epoch is missing or repeated (the fault tests never redo one)."""
+    rows = read_results(run)
+    assert [int(r["epoch"]) for r in rows] == list(range(1, len(rows) + 1))
+    return [float(r[MAP50_KEY]) for r in rows]
+
+
+def first_best_epoch(values: list[float]) -> int:
+    """The epoch the trainer must keep: the first one with the highest mAP@0.5 (later ties do not win)."""
+    return values.index(max(values)) + 1
+
+
+def box_set(root: Path, count: int, seed: int, prefix: str) -> Path:
+    """A YOLO folder of black 64 px frames with one big white box each: a tiny detector learns it in a
+    few epochs, so mAP@0.5 is far from zero and reaches its ceiling before a run of EASY ends."""
+    rng = np.random.default_rng(seed)
+    for folder in ("images", "labels"):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    for i in range(count):
+        image = rng.integers(0, 1, (64, 64, 3)).astype(np.uint8)
+        w, h = rng.integers(24, 40, 2)
+        x0, y0 = rng.integers(0, 64 - w), rng.integers(0, 64 - h)
+        image[y0:y0 + h, x0:x0 + w] = 255
+        assert cv2.imwrite(str(root / "images" / f"{prefix}{i:03d}.png"), image)
+        box = ((x0 + w / 2) / 64, (y0 + h / 2) / 64, w / 64, h / 64)
+        (root / "labels" / f"{prefix}{i:03d}.txt").write_text("0 " + " ".join(map(str, box)) + "\n")
+    return root
+
+
+def easy_condition(work: Path) -> Path:
+    real, val = box_set(work / "real", 16, 1, "f"), box_set(work / "val", 8, 2, "v")
+    assemble_condition_set([FrameSource(real, "all", "real_")], val, 0, work / "cond")
+    return work
+
+
+def simulate_snakemake_after_failure(run: Path) -> None:
+    """Snakemake deletes the declared outputs of a failed job (not ultralytics' run folder beside them)."""
+    for name in (BEST_MAP50, TRAIN_SUMMARY):
+        (run / name).unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="module")
@@ -97,22 +210,166 @@ def test_the_configured_learning_rate_is_the_one_used(trained):
     assert summary["lr0"] == pytest.approx(0.01) and summary["epochs"] == 3
 
 
-def test_the_kept_checkpoint_is_the_best_map50_epoch(trained):
-    rows = read_results(trained / "run")
-    map50 = [float(r["metrics/mAP50(B)"]) for r in rows]
-    record = json.loads((trained / "run" / BEST_MAP50_RECORD).read_text())
-    assert record["epoch"] == map50.index(max(map50)) + 1 and record["map50"] == pytest.approx(max(map50))
-    assert (trained / "run" / BEST_MAP50).stat().st_size > 0
+def test_a_finished_run_publishes_its_best_and_reads_as_finished(trained):
+    run = trained / "run"
+    summary = json.loads((run / TRAIN_SUMMARY).read_text())
+    assert summary["best"]["epoch"] == first_best_epoch(map50s(run))  # all 0 on noise: the first epoch
+    assert (run / BEST_MAP50).stat().st_size > 0
+    assert not (run / "ultralytics/weights" / BEST_MAP50).exists()  # published: a rerun starts afresh
+    assert not list(run.rglob("*.partial"))
 
 
 def test_a_killed_run_resumes_from_its_last_epoch(trained):
-    weights = trained / "run/ultralytics/weights"
+    """Resume, not a retrain: the trainer starts at the next epoch with the weights, EMA and optimiser
+    state of last.pt, and the rerun adds the remaining epoch only. A retrain from scratch fails each."""
+    run, weights = trained / "run", trained / "run/ultralytics/weights"
     shutil.copyfile(weights / "epoch1.pt", weights / "last.pt")  # as if killed after epoch 2 of 3
-    (trained / "run/train_summary.json").unlink()
-    done = run_training(trained, "plain")
+    simulate_snakemake_after_failure(run)
+    rows_before = (run / "ultralytics/results.csv").read_text().splitlines()
+    done = run_training(trained, "record_resume")
     assert "resuming detector training from" in done.stdout
-    assert json.loads((trained / "run/train_summary.json").read_text())["epochs"] == 3
-    assert int(read_results(trained / "run")[-1]["epoch"]) == 3
+    state = json.loads((trained / "resume_state.json").read_text())
+    assert state["checkpoint_epoch"] == 1 and state["start_epoch"] == 2  # 0-based: epoch 3 of 3 is next
+    assert state["model_equals_checkpoint"] and state["ema_equals_checkpoint"]
+    assert state["ema_updates"][0] == state["ema_updates"][1] == 2 * 2  # 2 epochs of 2 steps
+    assert state["optimizer_states"][0] == state["optimizer_states"][1] > 0
+    assert state["optimizer_equals_checkpoint"] and state["optimizer_state_nonzero"]
+    rows_after = (run / "ultralytics/results.csv").read_text().splitlines()
+    assert rows_after[:len(rows_before)] == rows_before  # a fresh start deletes the old rows
+    assert [line.split(",")[0].strip() for line in rows_after[len(rows_before):]] == ["3"]
+    assert json.loads((run / TRAIN_SUMMARY).read_text())["epochs"] == 3
+
+
+def test_kill_9_after_the_best_epoch_keeps_it(tmp_path):
+    """kill -9 right after the first epoch at the mAP ceiling; Snakemake then deletes the declared
+    outputs and the rerun resumes. Later epochs can only tie, so the kept checkpoint must be the
+    killed run's: the rerun finishes with that epoch's weights, on data where mAP@0.5 is not zero."""
+    work = easy_condition(tmp_path)
+    killed = training(work, "save_every_epoch,kill_at_ceiling", EASY)
+    assert killed.returncode == -signal.SIGKILL, f"never reached mAP@0.5 {CEILING}? " + killed.stdout[-3000:]
+    before = map50s(work / "run")
+    assert before[-1] >= CEILING and len(before) < EASY_EPOCHS, before
+    simulate_snakemake_after_failure(work / "run")
+    run_training(work, "save_every_epoch,check_published", EASY)
+    values = map50s(work / "run")
+    assert values[:len(before)] == before and len(values) == EASY_EPOCHS
+    best = first_best_epoch(values)
+    assert best == len(before) and sum(v > 0 for v in values) >= EASY_EPOCHS // 2, values
+    summary = json.loads((work / "run" / TRAIN_SUMMARY).read_text())
+    assert summary["best"] == {"epoch": best, "map50": pytest.approx(values[best - 1], abs=1e-5)}
+    published = json.loads((work / "published.json").read_text())
+    assert published["same_weights_as_epochs"] == [best]  # the tensors of that epoch, of no other
+    assert published["results_end_at_epoch"] == best
+    assert published["map50"] == pytest.approx(values[best - 1], abs=1e-5)
+
+
+def cli_training(work: Path, log: Path) -> subprocess.Popen:
+    """`python -m cg2real train-detector` as the rule runs it."""
+    command = [sys.executable, "-m", "cg2real", "train-detector", "--data", str(work / "cond"),
+               "--settings", json.dumps(asdict(EASY)), "--device", "cpu", "--out", str(work / "run")]
+    return subprocess.Popen(command, stdout=log.open("w"), stderr=subprocess.STDOUT)
+
+
+def wait_until(condition, process: subprocess.Popen, log: Path, seconds: float = 600) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert process.poll() is None, f"exited {process.returncode} too early: " + log.read_text()[-3000:]
+        assert time.monotonic() < deadline, "timed out: " + log.read_text()[-3000:]
+        time.sleep(0.02)
+
+
+def stop_with(process: subprocess.Popen, signum: int, log: Path) -> tuple[int, float]:
+    """Send `signum`; the exit status and the seconds it took to exit."""
+    sent = time.monotonic()
+    process.send_signal(signum)
+    try:
+        process.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        pytest.fail(f"still running 120 s after {signal.Signals(signum).name}: " + log.read_text()[-3000:])
+    return process.returncode, time.monotonic() - sent
+
+
+def test_sigterm_then_ctrl_c_stop_the_cli_and_the_reruns_resume(tmp_path):
+    """Walltime (SIGTERM) once the first epoch is saved, then Ctrl-C (SIGINT) of the rerun after a new
+    best epoch: each stops within seconds with the shell's code for the signal (the job is retried),
+    each rerun resumes, and the last one finishes with the best epoch of all three runs."""
+    work = easy_condition(tmp_path)
+    run, last = work / "run", work / "run/ultralytics/weights/last.pt"
+
+    first = cli_training(work, work / "first.log")
+    wait_until(last.is_file, first, work / "first.log")
+    code, seconds = stop_with(first, signal.SIGTERM, work / "first.log")
+    assert code == 128 + signal.SIGTERM and seconds < 60, (code, seconds, (work / "first.log").read_text()[-3000:])
+    done_first = len(map50s(run))
+    assert 1 <= done_first < EASY_EPOCHS - 3 and last.is_file()
+    simulate_snakemake_after_failure(run)
+
+    def new_best_or_late() -> bool:
+        values = read_results(run)
+        values = [float(r[MAP50_KEY]) for r in values]
+        if len(values) <= done_first:
+            return False
+        return len(values) >= EASY_EPOCHS - 2 or (values[-1] > 0 and values[-1] > max(values[:-1]))
+
+    second = cli_training(work, work / "second.log")
+    wait_until(new_best_or_late, second, work / "second.log")
+    code, seconds = stop_with(second, signal.SIGINT, work / "second.log")
+    assert code == 128 + signal.SIGINT and seconds < 60, (code, seconds, (work / "second.log").read_text()[-3000:])
+    assert f"from epoch {done_first + 1} to {EASY_EPOCHS} total epochs" in (work / "second.log").read_text()
+    done_second = len(map50s(run))
+    assert done_first < done_second < EASY_EPOCHS
+    simulate_snakemake_after_failure(run)
+
+    third = run_training(work, "check_published", EASY)
+    assert f"from epoch {done_second + 1} to {EASY_EPOCHS} total epochs" in third.stdout
+    assert f"{EASY_EPOCHS - done_second} epochs completed" in third.stdout  # a retrain would do all
+    values = map50s(run)
+    best = first_best_epoch(values)
+    assert len(values) == EASY_EPOCHS and max(values) > 0
+    assert json.loads((run / TRAIN_SUMMARY).read_text())["best"]["epoch"] == best
+    published = json.loads((work / "published.json").read_text())
+    assert published["results_end_at_epoch"] == best  # the published weights were saved at that epoch
+    assert published["map50"] == pytest.approx(values[best - 1], abs=1e-5)
+
+
+def test_a_rerun_resumes_publishes_or_starts_afresh(tmp_path):
+    """What a rerun does with the run folder it finds (train.run_state), on stand-in checkpoints."""
+    import torch
+
+    from cg2real.detector.train import run_state
+
+    last, kept = tmp_path / "last.pt", tmp_path / BEST_MAP50
+
+    def save_last(epoch: int, optimizer: dict | None) -> None:
+        torch.save({"epoch": epoch, "optimizer": optimizer, "train_args": {"epochs": 3}}, last)
+
+    assert run_state(last, kept) == "fresh"
+    last.write_bytes(b"torn")  # unreadable: no resume
+    assert run_state(last, kept) == "fresh"
+    save_last(1, {"state": {}})  # killed after epoch 2 of 3
+    assert run_state(last, kept) == "resume"
+    save_last(2, {"state": {}})  # killed after the last epoch's save: ultralytics would refuse to resume
+    assert run_state(last, kept) == "fresh"
+    kept.write_bytes(b"kept")
+    assert run_state(last, kept) == "publish"
+    save_last(-1, None)  # the loop ended (optimiser stripped) but the best was not yet published
+    assert run_state(last, kept) == "publish"
+    kept.unlink()  # published: a rerun of the job (changed settings or inputs) trains from scratch
+    assert run_state(last, kept) == "fresh"
+
+
+def test_a_stop_signal_is_noted_then_raised_with_its_exit_code():
+    from cg2real.detector import stop
+
+    before = signal.getsignal(signal.SIGTERM)
+    with stop.stop_on_signals():
+        stop.check()  # nothing received yet
+        signal.raise_signal(signal.SIGTERM)  # noted, not fatal
+        assert stop.received() == signal.SIGTERM
+        with pytest.raises(SystemExit) as stopped:
+            stop.check()
+    assert stopped.value.code == 143 and signal.getsignal(signal.SIGTERM) is before
 
 
 def test_missing_pretrained_weights_are_named(tmp_path):

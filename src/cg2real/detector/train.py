@@ -9,7 +9,12 @@ Three things differ from calling `YOLO(...).train()` with defaults, each on purp
 - Length is the paper's: iterations at a batch size, turned into epochs of the condition's data set.
 - The kept checkpoint is the one with the best validation mAP@0.5 (the paper's choice); ultralytics'
   own `best.pt` follows its fitness, mAP@0.5:0.95.
-A killed run resumes from ultralytics' `last.pt` when rerun.
+Faults (issue 15): a killed or stopped run resumes from ultralytics' `last.pt` when rerun. The best
+checkpoint so far is kept inside ultralytics' run folder (`weights/best_map50.pt`, its epoch and mAP
+inside it), which Snakemake does not delete after a failed job, and is copied to the declared output
+`best_map50.pt` only at the end; so a resumed run ends with the best of all epochs, before and after
+the kill. Checkpoints are written whole or not at all; SIGTERM and SIGINT stop between batches with
+exit code 143 or 130 (stop.py), leaving `last.pt` of the last finished epoch to resume from.
 """
 
 from __future__ import annotations
@@ -17,14 +22,14 @@ from __future__ import annotations
 import json
 import logging
 import math
-import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import yaml
 
 from cg2real.detector.offline import configure_ultralytics_offline
-from cg2real.detector.records import BEST_MAP50, BEST_MAP50_RECORD, TRAIN_SUMMARY
+from cg2real.detector.records import BEST_MAP50, TRAIN_SUMMARY
+from cg2real.detector.stop import Stopped, received, stop_on_signals
 from cg2real.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -115,12 +120,39 @@ def train_arguments(settings: DetectorTrainSettings, data_yaml: Path, epochs: in
     }
 
 
-def resumable(last: Path) -> bool:
-    """Whether ultralytics' `last.pt` is an unfinished run (finished ones have their optimiser stripped)."""
+def run_state(last: Path, kept: Path) -> str:
+    """What a rerun does with the run folder: "resume" its unfinished training, "publish" a finished
+    training loop whose best checkpoint was not yet copied to the declared output, or train "fresh".
+
+    An unfinished `last.pt` keeps its optimiser; the trainer strips it when the loop ends (as ultralytics
+    does), and publishing removes the kept best. A kill after the last epoch's save but before that strip
+    leaves a full last.pt of the final epoch, which ultralytics refuses to resume: that is "publish" too.
+    """
     import torch
 
-    checkpoint = torch.load(last, map_location="cpu", weights_only=False)
-    return checkpoint.get("epoch", -1) >= 0 and checkpoint.get("optimizer") is not None
+    if not last.is_file():
+        return "fresh"
+    try:
+        checkpoint = torch.load(last, map_location="cpu", weights_only=False)
+    except Exception as err:  # written atomically since issue 15; an older torn file cannot be resumed
+        log.warning("%s is unreadable (%s): training from scratch", last, err)
+        return "fresh"
+    epoch = checkpoint.get("epoch", -1)
+    if checkpoint.get("optimizer") is None or epoch < 0 or epoch + 1 >= checkpoint["train_args"]["epochs"]:
+        return "publish" if kept.is_file() else "fresh"
+    return "resume"
+
+
+def publish(kept: Path, out: Path) -> dict:
+    """Copy the kept best checkpoint to the declared output, without its optimiser (only last.pt resumes)."""
+    from ultralytics.utils.torch_utils import strip_optimizer
+
+    from cg2real.detector.trainer import partial, read_record, replace_durably
+
+    record = read_record(kept)
+    strip_optimizer(kept, s=str(partial(out)))
+    replace_durably(partial(out), out)
+    return record
 
 
 def count_train_frames(data_yaml: Path) -> int:
@@ -139,31 +171,40 @@ def train_detector(settings: DetectorTrainSettings, data_yaml: Path, device: str
     out.mkdir(parents=True, exist_ok=True)
     configure_ultralytics_offline(out / "ultralytics_settings")
     from ultralytics import YOLO
-    from ultralytics.utils.torch_utils import strip_optimizer
 
-    from cg2real.detector.trainer import BestMap50Trainer
+    from cg2real.detector.trainer import BestMap50Trainer, kept_best
 
     epochs = epochs_for_iterations(settings.iterations, settings.batch, count_train_frames(data_yaml))
-    last = out / ULTRALYTICS_RUN / "weights" / "last.pt"
-    if last.is_file() and resumable(last):
-        log.info("resuming detector training from %s", last)
-        YOLO(str(last)).train(resume=True, trainer=BestMap50Trainer)
-    else:
-        for stale in (out / BEST_MAP50, out / BEST_MAP50_RECORD):
-            stale.unlink(missing_ok=True)
-        log.info("training %s for %d epochs (%d iterations of %d) at lr %g",
-                 settings.model, epochs, settings.iterations, settings.batch, learning_rate(settings))
-        arguments = train_arguments(settings, data_yaml, epochs, device, out)
-        YOLO(str(write_model_yaml(settings, out))).train(trainer=BestMap50Trainer, **arguments)
-    if not (out / BEST_MAP50).is_file():
-        raise DataError(f"detector training in {out} ended without a validated checkpoint")
-    strip_optimizer(out / BEST_MAP50)  # the optimiser state is only needed to resume, from last.pt
-    summary = {
-        "epochs": epochs,
-        "lr0": learning_rate(settings),
-        "best": json.loads((out / BEST_MAP50_RECORD).read_text()),
-        "settings": asdict(settings),
-        "device": device,
-    }
-    (out / TRAIN_SUMMARY).write_text(json.dumps(summary, indent=1))
+    weights = out / ULTRALYTICS_RUN / "weights"
+    last, kept = weights / "last.pt", kept_best(weights)
+    (out / BEST_MAP50).unlink(missing_ok=True)  # the declared output appears only once training is done
+    with stop_on_signals():
+        state = run_state(last, kept)
+        try:
+            if state == "resume":
+                log.info("resuming detector training from %s", last)
+                YOLO(str(last)).train(resume=True, trainer=BestMap50Trainer)
+            elif state == "fresh":
+                kept.unlink(missing_ok=True)
+                log.info("training %s for %d epochs (%d iterations of %d) at lr %g",
+                         settings.model, epochs, settings.iterations, settings.batch, learning_rate(settings))
+                arguments = train_arguments(settings, data_yaml, epochs, device, out)
+                YOLO(str(write_model_yaml(settings, out))).train(trainer=BestMap50Trainer, **arguments)
+            else:
+                log.info("the training loop in %s had finished: publishing its best checkpoint", out)
+        except Exception as err:  # e.g. a data loader worker killed by the same SIGTERM as this process
+            if received() is None:
+                raise
+            raise Stopped(received()) from err
+        if not kept.is_file():
+            raise DataError(f"detector training in {out} ended without a validated checkpoint")
+        summary = {
+            "epochs": epochs,
+            "lr0": learning_rate(settings),
+            "best": publish(kept, out / BEST_MAP50),
+            "settings": asdict(settings),
+            "device": device,
+        }
+        (out / TRAIN_SUMMARY).write_text(json.dumps(summary, indent=1))
+        kept.unlink()  # published: a rerun of this job (changed settings or inputs) trains from scratch
     return summary

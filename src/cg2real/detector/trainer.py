@@ -1,4 +1,5 @@
-"""ultralytics' detection trainer, extended to keep the checkpoint of the best validation mAP@0.5.
+"""ultralytics' detection trainer, extended to keep the checkpoint of the best validation mAP@0.5, to
+write every checkpoint whole or not at all, and to stop between batches on SIGTERM/SIGINT (stop.py).
 
 Import this module only after `configure_ultralytics_offline()`: it imports ultralytics. It is a
 module of its own because ultralytics' multi-GPU mode re-imports the trainer class by name in each
@@ -7,28 +8,85 @@ DDP worker, so the class must live at module level.
 
 from __future__ import annotations
 
-import json
+import os
 import shutil
+from pathlib import Path
 
+import torch
 from ultralytics.models.yolo.detect import DetectionTrainer
+from ultralytics.utils import RANK
+from ultralytics.utils.torch_utils import strip_optimizer
 
-from cg2real.detector.records import BEST_MAP50, BEST_MAP50_RECORD, MAP50_KEY
+from cg2real.detector import stop
+from cg2real.detector.records import BEST_MAP50, MAP50_KEY
+
+
+def replace_durably(tmp: Path, path: Path) -> None:
+    """Move a fully written `tmp` onto `path`: readers (and a rerun after kill -9 or a node failure) see
+    the old file or the new one, never a torn one. fsync first, or a crash could leave the new name empty."""
+    with tmp.open("rb+") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def partial(path: Path) -> Path:
+    """Where `path` is written before `replace_durably` moves it into place."""
+    return path.with_name(path.name + ".partial")
+
+
+def kept_best(weights_dir: Path) -> Path:
+    """The best-mAP@0.5 checkpoint of a run, inside ultralytics' run folder: Snakemake deletes the
+    declared output of a failed job, never this folder, so a resumed run still knows its best epoch."""
+    return weights_dir / BEST_MAP50
+
+
+def read_record(checkpoint: Path) -> dict:
+    """The epoch and mAP@0.5 of a kept checkpoint. They are read from the checkpoint itself (ultralytics
+    saves its epoch and validation metrics in it), so weights and record can never disagree."""
+    ckpt = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    return {"epoch": ckpt["epoch"] + 1, "map50": float(ckpt["train_metrics"][MAP50_KEY])}
 
 
 class BestMap50Trainer(DetectionTrainer):
-    """Copies `last.pt` to `<run>/../best_map50.pt` whenever the epoch's mAP@0.5 beats the best so far.
+    """Keeps `weights/best_map50.pt`, a copy of `last.pt` from the epoch with the best mAP@0.5 so far.
 
-    ultralytics' own `best.pt` follows its fitness (mAP@0.5:0.95 in this version); the paper
-    reports the checkpoint with the highest mAP@0.5. The best value is kept in a small JSON file
-    beside the checkpoint, so a resumed run keeps comparing against it.
+    ultralytics' own `best.pt` follows its fitness (mAP@0.5:0.95 in this version); the paper reports
+    the checkpoint with the highest mAP@0.5. The best value so far is read back from the kept
+    checkpoint when a run resumes.
     """
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        kept = kept_best(self.wdir)
+        self.best_map50 = read_record(kept)["map50"] if kept.is_file() else float("-inf")
+        for event in ("on_train_batch_start", "on_val_batch_start"):  # validation also stops: it can be long
+            self.add_callback(event, stop.check)
+
     def save_model(self) -> bool:
-        saved = super().save_model()
+        """ultralytics' save, into temporary files moved into place in a safe order: the kept best first,
+        then last.pt. A kill in between leaves last.pt at the previous epoch, so the rerun redoes this
+        epoch; never is last.pt ahead of a best that was not yet kept (that best would be lost)."""
+        last, best = self.last, self.best
+        self.last, self.best = partial(last), partial(best)
+        try:
+            saved = super().save_model()
+        finally:
+            self.last, self.best = last, best
         map50 = float((self.metrics or {}).get(MAP50_KEY, float("nan")))
-        record = self.save_dir.parent / BEST_MAP50_RECORD
-        best = json.loads(record.read_text())["map50"] if record.exists() else -1.0
-        if saved and map50 > best:  # NaN never wins
-            shutil.copyfile(self.last, self.save_dir.parent / BEST_MAP50)
-            record.write_text(json.dumps({"epoch": self.epoch + 1, "map50": map50}))
+        if saved and map50 > self.best_map50:  # NaN never wins
+            kept = kept_best(self.wdir)
+            shutil.copyfile(partial(last), partial(kept))
+            replace_durably(partial(kept), kept)
+            self.best_map50 = map50
+        if partial(best).is_file():
+            replace_durably(partial(best), best)
+        replace_durably(partial(last), last)
         return saved
+
+    def final_eval(self) -> None:
+        """Mark the run finished as ultralytics does, by stripping the optimiser from last.pt, but
+        atomically. ultralytics' re-validation of its best.pt is skipped: its fitness is not the
+        reported one (evaluate-detector scores best_map50.pt), and it would delay a stop."""
+        if RANK in {-1, 0} and self.last.is_file():
+            strip_optimizer(self.last, s=str(partial(self.last)))
+            replace_durably(partial(self.last), self.last)
