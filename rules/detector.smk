@@ -1,5 +1,6 @@
 # Detector stage: per Table 2 condition, draw its training set, fine-tune YOLOv3, score it on real val.
-# ultralytics' last.pt lives beside the declared outputs, so a killed training resumes when rerun.
+# ultralytics' run (last.pt, and the best epoch so far) lives beside the declared outputs, which are
+# written only when training ends: a killed or stopped training resumes when rerun, losing no epoch.
 
 
 rule detector_set:
