@@ -6,7 +6,7 @@ STAMP := $(VENV)/.cg2real-installed
 # `source .venv/bin/activate`.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: setup demo test lint dry-run clean-results install-profile
+.PHONY: setup demo test lint dry-run plan-paper clean-results install-profile
 
 setup: $(STAMP)
 
@@ -31,6 +31,11 @@ lint: $(STAMP)
 
 dry-run: $(STAMP)
 	snakemake --dry-run
+
+# The paper's ABCI plan (every job's resource type, nodes, walltime, node-hours, and the totals)
+# before its data and weights are in place: missing inputs get empty stand-ins in a temp folder.
+plan-paper: $(STAMP)
+	$(PY) -m cg2real cluster-plan --configfile config/paper.yaml
 
 # `snakemake --profile abci` looks in Snakemake's user config folder, not in profiles/: link it there.
 install-profile: $(STAMP)

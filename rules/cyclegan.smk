@@ -18,7 +18,7 @@ rule train_cyclegan:
         "../envs/gan.yaml"
     threads: run_setting("nproc")
     resources:
-        **job_resources("train_cyclegan", gpus=run_setting("nproc")),
+        **job_resources("train_cyclegan", gpus=run_setting("nproc"), walltime=run_walltime),
     params:
         backend=run_setting("backend"),
         nproc=run_setting("nproc"),

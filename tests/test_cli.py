@@ -97,7 +97,7 @@ def test_repeated_and_unsafe_names_are_dropped_and_counted_once(tmp_path, bdd):
 
 def test_missing_label_file_fails_clearly(tmp_path, caplog):
     assert select(tmp_path / "nope.json", tmp_path, tmp_path / "m.csv") == 2
-    assert "BDD100K label file not found" in caplog.text
+    assert "BDD100K labels not found" in caplog.text
 
 
 def test_wrong_settings_type_fails_clearly(tmp_path, bdd, caplog):

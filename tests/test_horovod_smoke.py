@@ -10,8 +10,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
-
 LR = 0.1
 
 WORKER = textwrap.dedent(
@@ -47,7 +45,9 @@ WORKER = textwrap.dedent(
 
 
 def test_two_gloo_ranks_average_gradients(tmp_path: Path) -> None:
-    pytest.importorskip("horovod.torch", exc_type=ImportError)
+    """horovod is built by `make setup` (tools/build_horovod.sh): an ImportError is a broken build
+    and fails here, never skips."""
+    import horovod.torch  # noqa: F401
     import torch
 
     horovodrun = Path(sys.executable).with_name("horovodrun")

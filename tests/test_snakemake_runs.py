@@ -6,8 +6,10 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import cv2
@@ -243,3 +245,42 @@ def test_paths_with_spaces_and_shell_syntax_reach_the_programs_as_text(tmp_path)
     assert not (workdir / "PWNED").exists()
     assert len(list((workdir / results / "data/crops/cg").glob("*.png"))) > 0
     assert (workdir / results / "benchmarks/crop_persons/cg.tsv").is_file()
+
+
+def processes_in(folder: Path) -> list[int]:
+    """Pids of the live processes whose working directory is `folder` (a run's jobs all start there)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and Path(os.readlink(proc / "cwd")) == folder:
+                pids.append(int(proc.name))
+        except OSError:
+            continue
+    return pids
+
+
+def test_readme_recovery_after_kill_9_of_the_whole_run(tmp_path):
+    """kill -9 of Snakemake and everything it started mid-CycleGAN: nothing of it lives on, and the
+    README's two lines (`snakemake --unlock && snakemake --cores 2`) resume the training to the end."""
+    workdir = make_workflow(tmp_path).resolve()
+    target = "results/cyclegan/demo/G_cg2real.pt"
+    env = {**os.environ, "PATH": f"{SNAKEMAKE.parent}{os.pathsep}{os.environ['PATH']}"}
+    run = subprocess.Popen([str(SNAKEMAKE), "--cores", "2", target], cwd=workdir, env=env, start_new_session=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    checkpoints = workdir / "results/cyclegan/demo/checkpoints"
+    deadline = time.monotonic() + 600
+    while not list(checkpoints.glob("epoch_*.pt")) and time.monotonic() < deadline and run.poll() is None:
+        time.sleep(0.5)
+    assert run.poll() is None and list(checkpoints.glob("epoch_*.pt")), "the run ended before its first checkpoint"
+    os.killpg(run.pid, signal.SIGKILL)
+    run.wait()
+    time.sleep(5)
+    assert processes_in(workdir) == []  # torchrun's workers died with their launcher
+
+    assert "Directory cannot be locked" in snakemake(workdir, target).stdout  # the lock kill -9 left
+    assert snakemake(workdir, "--unlock").returncode == 0
+    done = snakemake(workdir, target)
+    assert done.returncode == 0, done.stdout[-3000:]
+    log = (workdir / "logs/train_cyclegan/demo.log").read_text()
+    assert "resumed from" in log and (workdir / target).stat().st_size > 0
+    assert pd.read_csv(workdir / "results/cyclegan/demo/metrics.csv")["epoch"].tolist() == [1, 2]

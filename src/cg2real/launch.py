@@ -4,12 +4,25 @@ The Snakemake rule stays one line (`python -m cg2real launch --backend ... --npr
 this module turns it into `torchrun ...`, `horovodrun ...` or `mpirun ...` for one node or many.
 Hosts come from `--hosts`, else from the scheduler: `$PBS_NODEFILE` (ABCI 3.0, PBS Professional)
 or `$SGE_JOB_HOSTLIST` (ABCI 2.0, Grid Engine); without either, everything runs on this host.
+
+Lifetime: a job that is killed must leave no training behind. torchrun starts each worker in a
+session of its own, so `kill -9` of the job's process group (Snakemake, qdel) used to miss the
+workers, which trained on and wrote the run's outputs after the job was gone. Now every process
+of the chain dies with its parent (`die_with_parent`, Linux's parent-death signal): the launcher
+arms it in the runner it starts, and each training process arms it itself at start-up
+(`cyclegan.distributed.init_distributed`). The runner runs in a process group of its own and the
+launcher forwards SIGTERM, SIGINT and SIGHUP to it exactly once, so a scheduler's or a terminal's
+signal reaches the workers once (they stop gracefully and write a checkpoint) and the launcher
+then exits with 128 + the signal's number (143 for SIGTERM), as a process killed by it would.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shlex
+import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -19,6 +32,9 @@ from cg2real.errors import DataError
 
 HOST_FILE_VARIABLES = ("PBS_NODEFILE", "SGE_JOB_HOSTLIST")
 RENDEZVOUS_PORT = 29500
+LAUNCHER_VARIABLE = "CG2REAL_LAUNCHER"  # "host:pid" of the launcher, for its processes' start-up check
+FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def hosts_from_environment(environ: Mapping[str, str]) -> list[str]:
@@ -38,8 +54,11 @@ def parse_hosts(text: str) -> list[str]:
     return [item.split(":")[0] for item in text.split(",") if item]
 
 
-def build_command(backend: str, nproc: int, hosts: list[str], program: list[str], controller: str) -> list[str]:
-    """The argv that starts `nproc` processes of `python -m cg2real <program>` on `hosts`."""
+def build_command(
+    backend: str, nproc: int, hosts: list[str], program: list[str], controller: str, ssh_port: str | None = None
+) -> list[str]:
+    """The argv that starts `nproc` processes of `python -m cg2real <program>` on `hosts` (`ssh_port`:
+    the port horovodrun reaches other hosts on, ABCI 2.0's $SSH_PORT of a `-l USE_SSH=1` job)."""
     python = [sys.executable, "-m", "cg2real", *program]
     if backend == "none":
         if nproc != 1:
@@ -64,7 +83,8 @@ def build_command(backend: str, nproc: int, hosts: list[str], program: list[str]
             return ["mpirun", "-np", str(nproc), "-H", host_list, "-map-by", f"ppr:{per_host}:node",
                     "-x", "NCCL_DEBUG", "-x", "PATH", "-x", "LD_LIBRARY_PATH", *python]
         runner = str(Path(sys.executable).with_name("horovodrun"))
-        return [runner, "-np", str(nproc), "-H", host_list, f"--{controller}", *python]
+        port = ["--ssh-port", ssh_port] if ssh_port and len(hosts) > 1 else []
+        return [runner, "-np", str(nproc), "-H", host_list, *port, f"--{controller}", *python]
     raise DataError(f"unknown backend {backend!r}")
 
 
@@ -86,9 +106,69 @@ def thread_environment(environ: Mapping[str, str], processes_per_host: int, core
     return {**environ, **dict.fromkeys(THREAD_VARIABLES, share)}
 
 
+def die_with_parent(expected_parent: int) -> None:
+    """Have the kernel SIGKILL this process when its parent dies; if the parent is already gone
+    (it is no longer `expected_parent`: this process was handed to init or a subreaper before it
+    could arm the signal), die now. A no-op off Linux.
+
+    The signal fires when the thread that started this process ends: every runner here (this
+    launcher, torchrun's agent, horovod's and MPI's daemons) starts its processes from a thread
+    that lives as long as they do.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != expected_parent:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def launcher_is_ancestor(environ: Mapping[str, str]) -> bool:
+    """False when this process runs on the launcher's host but the launcher (`LAUNCHER_VARIABLE`)
+    is not among its ancestors any more: a parent between them died before this process could arm
+    `die_with_parent`. True when there is no launcher or it runs on another host (no way to tell)."""
+    host, _, pid = environ.get(LAUNCHER_VARIABLE, "").rpartition(":")
+    if not pid.isdigit() or host != socket.gethostname():
+        return True
+    ancestor = os.getppid()
+    while ancestor > 1:
+        if ancestor == int(pid):
+            return True
+        try:
+            stat = Path(f"/proc/{ancestor}/stat").read_text()
+        except OSError:
+            return False
+        ancestor = int(stat.rpartition(")")[2].split()[1])  # field 4, after the command's name
+    return False
+
+
 def launch(backend: str, nproc: int, hosts_text: str | None, controller: str, program: list[str]) -> int:
+    """Run `program` on `nproc` processes; their exit status, or 128 + the number of the first
+    signal forwarded to them (the runner's own status then reflects only how it was stopped)."""
     hosts = parse_hosts(hosts_text) if hosts_text else hosts_from_environment(os.environ)
-    command = build_command(backend, nproc, hosts, program, controller)
+    command = build_command(backend, nproc, hosts, program, controller, os.environ.get("SSH_PORT"))
     env = thread_environment(os.environ, max(1, nproc // max(1, len(hosts))), len(os.sched_getaffinity(0)))
+    env[LAUNCHER_VARIABLE] = f"{socket.gethostname()}:{os.getpid()}"
     print(f"launch ({env['OMP_NUM_THREADS']} CPU threads per process):", shlex.join(command), flush=True)
-    return subprocess.call(command, env=env)
+    received: list[int] = []
+    runner: subprocess.Popen | None = None
+
+    def forward(signum: int, _frame: object) -> None:
+        received.append(signum)
+        if runner is not None:
+            runner.send_signal(signum)
+
+    # a signal the launcher ignores (SIGHUP under nohup) stays ignored, and so in the runner it starts
+    handled = [sig for sig in FORWARDED_SIGNALS if signal.getsignal(sig) is not signal.SIG_IGN]
+    previous = {sig: signal.signal(sig, forward) for sig in handled}
+    try:
+        me = os.getpid()
+        runner = subprocess.Popen(command, env=env, process_group=0, preexec_fn=lambda: die_with_parent(me))
+        if received:  # arrived while the runner was starting
+            runner.send_signal(received[0])
+        code = runner.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 128 + received[0] if received and code != 0 else code

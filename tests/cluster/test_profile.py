@@ -20,7 +20,11 @@ def test_profile_keys_are_snakemake_options():
     assert [key for key in settings if f"--{key}" not in options] == []
     assert settings["executor"] == "cluster-generic"
     assert settings["cluster-generic-submit-cmd"] == "python -m cg2real cluster-submit"
-    assert settings["latency-wait"] >= 60 and settings["retries"] >= 1
+    assert settings["latency-wait"] >= 60
+    # only training, which resumes from its checkpoints, is retried
+    assert settings["retries"] == 0 and settings["preemptible-retries"] >= 1
+    assert set(settings["preemptible-rules"]) == {"train_cyclegan", "train_detector"}
+    assert settings["jobname"].startswith("abci.")  # rules/cluster.smk tells the profile by it
 
 
 def test_profile_folder_follows_xdg():

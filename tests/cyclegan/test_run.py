@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
+import signal
 import subprocess
 import sys
 from dataclasses import asdict, replace
@@ -38,27 +40,66 @@ def test_run_paths_are_built_from_the_constants():
     # the on-disk contract (rules/ and existing run folders rely on these names)
     assert [p.as_posix() for p in (paths.generator_cg2real, paths.generator_real2cg, paths.model_card, paths.metrics,
                                    paths.generator_snapshot(7), paths.checkpoint(12), paths.pool_state(12, 3),
-                                   paths.sample(2))] == [
+                                   paths.checkpoint(12, 5), paths.pool_state(12, 3, 5), paths.sample(2),
+                                   paths.lock)] == [
         "r/G_cg2real.pt", "r/G_real2cg.pt", "r/model.json", "r/metrics.csv", "r/generators/G_cg2real_epoch_0007.pt",
-        "r/checkpoints/epoch_0012.pt", "r/checkpoints/epoch_0012.pool3.pt", "r/samples/epoch_0002.png"]
+        "r/checkpoints/epoch_0012.pt", "r/checkpoints/epoch_0012.pool3.pt", "r/checkpoints/epoch_0012_step_000005.pt",
+        "r/checkpoints/epoch_0012_step_000005.pool3.pt", "r/samples/epoch_0002.png", "r/training.lock"]
 
 
 def test_globs_match_their_patterns_and_nothing_else():
     assert fnmatch.fnmatch(run.GENERATOR_SNAPSHOT.format(epoch=3), run.GENERATOR_SNAPSHOT_GLOB)
-    assert fnmatch.fnmatch(run.CHECKPOINT.format(epoch=3), run.CHECKPOINT_GLOB)
-    assert not fnmatch.fnmatch(run.POOL_STATE.format(epoch=3, rank=0), run.CHECKPOINT_GLOB)
+    paths = RunPaths(Path("r"))
+    assert run.CHECKPOINT_PATTERN.fullmatch(paths.checkpoint(3).name)
+    assert run.CHECKPOINT_PATTERN.fullmatch(paths.checkpoint(3, 7).name)
+    assert not run.CHECKPOINT_PATTERN.fullmatch(paths.pool_state(3, 0).name)
+    assert not run.CHECKPOINT_PATTERN.fullmatch(paths.pool_state(3, 0, 7).name)
 
 
 def test_saved_files_are_listed_oldest_first(tmp_path):
+    """In training order: a checkpoint written mid-epoch (on a stop signal) between its epochs."""
     paths = RunPaths(tmp_path)
     paths.checkpoints.mkdir()
     paths.generator_snapshots.mkdir()
-    for epoch in (10, 2):
-        paths.checkpoint(epoch).touch()
-        paths.pool_state(epoch, 0).touch()
+    for epoch, step in ((10, 0), (2, 0), (2, 40), (2, 5), (3, 0)):
+        paths.checkpoint(epoch, step).touch()
+        paths.pool_state(epoch, 0, step).touch()
         paths.generator_snapshot(epoch).touch()
-    assert paths.saved_checkpoints() == [paths.checkpoint(2), paths.checkpoint(10)]
-    assert paths.saved_generator_snapshots() == [paths.generator_snapshot(2), paths.generator_snapshot(10)]
+    assert paths.saved_checkpoints() == [paths.checkpoint(2), paths.checkpoint(2, 5), paths.checkpoint(2, 40),
+                                         paths.checkpoint(3), paths.checkpoint(10)]
+    assert paths.saved_generator_snapshots() == [paths.generator_snapshot(e) for e in (2, 3, 10)]
+
+
+HOLD = "import sys, time; from pathlib import Path; from cg2real.cyclegan.run import lock_run_folder; " \
+       "lock_run_folder(Path(sys.argv[1])); print('held', flush=True); time.sleep(300)"
+
+
+def test_a_held_run_folder_is_refused_with_its_holders_pid(tmp_path):
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        with pytest.raises(DataError, match=rf"run folder {tmp_path} is in use by another training \(pid {holder.pid} "):
+            run.lock_run_folder(tmp_path)
+    finally:
+        holder.kill()
+        holder.wait()
+    os.close(run.lock_run_folder(tmp_path))  # a killed holder keeps nothing
+
+
+def test_the_lock_dies_with_its_holder_not_with_its_forked_children(tmp_path):
+    """A data-loader worker forked by the trainer must not keep the folder after the trainer is killed."""
+    code = HOLD.replace("print('held', flush=True); time.sleep(300)",
+                        "import os; child = os.fork()\nif child == 0: time.sleep(300)\n"
+                        "print(child, flush=True); time.sleep(300)")
+    holder = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    child = int(holder.stdout.readline())
+    try:
+        holder.kill()
+        holder.wait()
+        os.close(run.lock_run_folder(tmp_path))  # the forked child lives on, the lock is free
+        os.kill(child, 0)
+    finally:
+        os.kill(child, signal.SIGKILL)
 
 
 def test_importing_the_run_module_does_not_import_torch():

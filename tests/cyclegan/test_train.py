@@ -25,7 +25,7 @@ TINY = CycleGANSettings(
     generator="resnet_6blocks", discriminator="basic", ngf=4, ndf=4, load_size=36, crop_size=32, flip=True,
     batch_size=1, n_epochs=1, n_epochs_decay=1, lr=2e-4, beta1=0.5, beta2=0.999, lambda_cycle=10.0,
     lambda_identity=0.5, pool_size=2, scale=1.0, lr_scaling="none", warmup_epochs=0.0, simulate_processes=1,
-    seed=0, keep_checkpoints=2, num_workers=0, amp="none", channels_last=False, sample_count=2,
+    seed=0, keep_checkpoints=2, checkpoint_every=1, num_workers=0, amp="none", channels_last=False, sample_count=2,
     save_generator_every=0, compile=False, horovod_cycle_time_ms=1.0, diffaug_policy="", diffaug_shared=False,
     lambda_bcr=0.0, bcr_policy="", classic_policies=(), classic_contrast=1.5,
 )
@@ -132,10 +132,11 @@ def test_resume_refuses_a_checkpoint_of_other_networks(tmp_path, crops, caplog):
     assert "resuming" in caplog.text and "changed settings: lr, n_epochs_decay" in caplog.text
 
 
-def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, crops, monkeypatch):
+@pytest.mark.parametrize("value", [float("nan"), float("inf")], ids=["nan", "inf"])
+def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(tmp_path, crops, monkeypatch, value):
     out = tmp_path / "run"
     CycleGANTrainer(replace(TINY, n_epochs_decay=0), CPU, *crops, out).fit()
-    monkeypatch.setattr(train_module, "cycle_loss", lambda rec, orig: (rec - orig).abs().mean() * float("nan"))
+    monkeypatch.setattr(train_module, "cycle_loss", lambda rec, orig: (rec - orig).abs().mean() * value)
     with pytest.raises(TrainingDiverged, match=r"cycle_A, .*not finite in epoch 2.*epoch_0001.pt"):
         CycleGANTrainer(TINY, CPU, *crops, out).fit()
     assert sorted(p.name for p in (out / "checkpoints").glob("epoch_????.pt")) == ["epoch_0001.pt"]
@@ -163,7 +164,9 @@ DDP_SCRIPT = textwrap.dedent(
     k = settings.simulate_processes
     trainer.train_step(inputs[dist.rank * k : (dist.rank + 1) * k])
     state = {f"{n}.{k}": v for n, m in trainer.models.items() for k, v in m.state_dict().items()}
-    torch.save(state, out / f"rank{dist.rank}.pt")
+    # the gradients each optimiser stepped with (G's are kept: zeroed only at the next step's start)
+    gradients = {f"{n}.{k}": p.grad for n, m in trainer.models.items() for k, p in m.named_parameters()}
+    torch.save({"weights": state, "gradients": gradients}, out / f"rank{dist.rank}.pt")
     dist.close()
     """
 )
@@ -173,9 +176,9 @@ DDP_SCRIPT = textwrap.dedent(
 @pytest.mark.parametrize("per_rank", [1, 2], ids=["1-sample", "2-accumulated"])
 def test_two_processes_equal_one_process_accumulating_all_samples(tmp_path, crops, backend, per_rank):
     """2 ranks x `per_rank` samples (accumulated with simulate_processes) step like 1 process that
-    accumulates all 2 x `per_rank`."""
-    if backend == "horovod":
-        pytest.importorskip("horovod.torch", reason="horovod is built by tools/build_horovod.sh (make horovod)")
+    accumulates all 2 x `per_rank`: each rank's averaged gradients equal the one process's mean
+    gradient (a sum over the ranks, or a wrong 1/k, would be off by 2x), and so do the weights.
+    horovod is built by `make setup` (tools/build_horovod.sh): a broken build fails here."""
     # the pools are per process by design; switch them off here
     settings = replace(TINY, pool_size=0, simulate_processes=per_rank)
     generator = torch.Generator().manual_seed(5)
@@ -200,8 +203,13 @@ def test_two_processes_equal_one_process_accumulating_all_samples(tmp_path, crop
     single.train_step(inputs)
     expected = weights(single)
     gradients = {f"{n}.{k}": p.grad for n, m in single.models.items() for k, p in m.named_parameters()}
-    ranks = [torch.load(out / f"rank{r}.pt", weights_only=True) for r in (0, 1)]
+    saved = [torch.load(out / f"rank{r}.pt", weights_only=True) for r in (0, 1)]
+    ranks = [rank["weights"] for rank in saved]
     noise_floor = 1e-4 * max(float(g.abs().max()) for g in gradients.values())
+    for key, gradient in gradients.items():
+        for rank in saved:
+            torch.testing.assert_close(rank["gradients"][key], gradient, rtol=1e-4, atol=noise_floor,
+                                       msg=lambda m, key=key: f"{key}: {m}")
     compared = 0
     for key, value in expected.items():
         assert torch.equal(ranks[0][key], ranks[1][key]), key  # ranks stay identical
@@ -246,7 +254,12 @@ def test_channels_last_and_bf16_autocast_train_like_fp32(tmp_path, crops):
     changes = {"fp32": {}, "channels_last": {"channels_last": True}, "bf16": {"amp": "bf16"}}
     trainers = {name: CycleGANTrainer(replace(settings, **change), CPU, *crops, tmp_path / name)
                 for name, change in changes.items()}
+    activations: dict[str, set] = {name: set() for name in trainers}  # dtypes of G_A's first convolution's outputs
+    for name, trainer in trainers.items():
+        trainer.models["G_A"].model[1].register_forward_hook(
+            lambda module, inputs, output, name=name: activations[name].add(output.dtype))
     losses = {name: trainer.train_step(batch) for name, trainer in trainers.items()}
+    assert activations == {"fp32": {torch.float32}, "channels_last": {torch.float32}, "bf16": {torch.bfloat16}}
     assert trainers["channels_last"].models["G_A"].model[1].weight.is_contiguous(memory_format=torch.channels_last)
     assert not trainers["bf16"].scaler.is_enabled()
     for name, value in losses["fp32"].items():

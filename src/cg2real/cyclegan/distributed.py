@@ -15,19 +15,38 @@ runs each generator three times (translation, cycle, identity) before one backwa
 generators' loss calls the discriminators while they are frozen; DDP handles both (one gradient
 per parameter per backward; frozen parameters are skipped), which the 2-process equality test
 checks against one process.
+
+A training process dies with its parent (`init_distributed` arms `launch.die_with_parent`), so a
+killed job leaves no worker behind; `vote` lets the ranks agree, without stalling a step, that one
+of them was asked to stop (SIGTERM), so all stop after the same step.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, MutableMapping
+
+PARENT_AT_START = os.getppid()  # read before the slow imports below, for `die_with_parent`
+
+from collections.abc import Callable, Iterable, MutableMapping
 from contextlib import AbstractContextManager, ExitStack, nullcontext
 
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
+from cg2real.launch import LAUNCHER_VARIABLE, die_with_parent, launcher_is_ancestor
+
 BACKENDS = ("none", "torch", "horovod")
+
+
+class Vote:
+    """An OR over the ranks, started by `Distributed.vote`; `result()` waits for it."""
+
+    def __init__(self, wait: Callable[[], bool]) -> None:
+        self._wait = wait
+
+    def result(self) -> bool:
+        return self._wait()
 
 
 class Distributed:
@@ -62,6 +81,11 @@ class Distributed:
     def average(self, values: dict[str, float]) -> dict[str, float]:
         """Mean of logged numbers over the ranks."""
         return dict(values)
+
+    def vote(self, flag: bool) -> Vote:
+        """Start an OR of `flag` over the ranks without waiting for it. The trainer casts one per
+        step and reads it a step later, so the collective runs behind the next step's compute."""
+        return Vote(lambda: flag)
 
     def broadcast_state(self, models: Iterable[torch.nn.Module]) -> None:
         """Make every rank start from rank 0's parameters (for torch, `wrap_model`'s DDP does it)."""
@@ -107,6 +131,18 @@ class TorchDistributed(Distributed):
         dist.all_reduce(tensor)
         means = {k: float(v) / self.world_size for k, v in zip(keys, tensor.tolist())}
         return {k: means[k] for k in values}
+
+    def vote(self, flag: bool) -> Vote:
+        # on the device, through the default group: NCCL takes no CPU tensors, and its order among
+        # DDP's allreduces is the same on every rank
+        tensor = torch.tensor([int(flag)], dtype=torch.int32, device=self.device)
+        work = dist.all_reduce(tensor, op=dist.ReduceOp.MAX, async_op=True)
+
+        def wait() -> bool:
+            work.wait()
+            return bool(tensor.item())
+
+        return Vote(wait)
 
     def broadcast_optimizer(self, optimizer: torch.optim.Optimizer) -> None:
         for state in optimizer.state.values():
@@ -161,6 +197,11 @@ class HorovodDistributed(Distributed):
         means = dict(zip(keys, (float(v) for v in averaged.tolist())))
         return {k: means[k] for k in values}
 
+    def vote(self, flag: bool) -> Vote:
+        # one vote in flight at a time, so one name serves them all
+        handle = self.hvd.allreduce_async(torch.tensor([float(flag)]), op=self.hvd.Sum, name="stop_vote")
+        return Vote(lambda: float(self.hvd.synchronize(handle)[0]) > 0)
+
     def broadcast_state(self, models: Iterable[torch.nn.Module]) -> None:
         for model in models:
             self.hvd.broadcast_parameters(model.state_dict(), root_rank=0)
@@ -203,9 +244,18 @@ def local_rank_from_env() -> int:
 
 
 def init_distributed(backend: str, device: str, horovod_cycle_time_ms: float | None = None) -> Distributed:
-    """The backend object for this process (device chosen from the local rank)."""
+    """The backend object for this process (device chosen from the local rank).
+
+    A process started by a runner (torchrun, horovodrun, mpirun) or by `cg2real launch` first
+    arms `die_with_parent`: torchrun starts workers in sessions of their own, out of reach of a
+    `kill -9` of the job's process group, so without it they would train on as orphans.
+    """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
+    if backend != "none" or LAUNCHER_VARIABLE in os.environ:
+        die_with_parent(PARENT_AT_START)
+        if not launcher_is_ancestor(os.environ):
+            raise SystemExit(f"the launcher ({os.environ[LAUNCHER_VARIABLE]}) is gone; not training")
     torch_device = pick_device(device, local_rank_from_env())
     if backend == "torch":
         return TorchDistributed(torch_device)

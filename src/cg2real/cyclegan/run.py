@@ -6,12 +6,20 @@ the paths of one folder from them. The model card says which generator `G_cg2rea
 reader. A compact (pruned) generator's folder has the same two files, its card adding the
 per-group widths (`compact`).
 
+A run folder is trained by one process group at a time: `lock_run_folder` (rank 0 holds it for
+the whole training) turns a second training on the same folder, e.g. a rerun racing the orphaned
+workers of a killed job, into a clear error instead of two writers of the same checkpoints.
+
 Nothing here imports torch at module level: the workflow imports the names at parse time.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import re
+import socket
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -24,14 +32,18 @@ GENERATOR_REAL2CG = "G_real2cg.pt"  # final G_B (real -> CG)
 MODEL_CARD = "model.json"
 METRICS = "metrics.csv"
 CHECKPOINTS = "checkpoints"  # folder: shared state and per-rank pools of the newest epochs
+LOCK = "training.lock"  # held (fcntl.lockf) by the training of this folder; names its holder
 SAMPLES = "samples"  # folder: one image grid per epoch
 GENERATOR_SNAPSHOTS = "generators"  # folder: G_A of every `save_generator_every`-th epoch
 
 GENERATOR_SNAPSHOT = "G_cg2real_epoch_{epoch:04d}.pt"  # in GENERATOR_SNAPSHOTS, format of G_cg2real.pt
 GENERATOR_SNAPSHOT_GLOB = "G_cg2real_epoch_????.pt"
-CHECKPOINT = "epoch_{epoch:04d}.pt"  # in CHECKPOINTS: everything but the pools
-CHECKPOINT_GLOB = "epoch_????.pt"  # the shared-state checkpoints only, not the pool files
-POOL_STATE = "epoch_{epoch:04d}.pool{rank}.pt"  # in CHECKPOINTS: one rank's image pools
+# In CHECKPOINTS, a checkpoint of the state after `epoch` epochs and `step` steps of the next one
+# (step > 0 only when a stop signal ended training mid-epoch): the shared state, and beside it one
+# file per rank with its image pools (and random state). File names sort in training order.
+CHECKPOINT_STEM = "epoch_{epoch:04d}"
+CHECKPOINT_STEP_STEM = "epoch_{epoch:04d}_step_{step:06d}"
+CHECKPOINT_PATTERN = re.compile(r"epoch_\d{4}(_step_\d{6})?\.pt")  # shared state, not the pool files
 SAMPLE = "epoch_{epoch:04d}.png"  # in SAMPLES
 
 
@@ -77,15 +89,22 @@ class RunPaths:
         """The per-epoch generators on disk, oldest first."""
         return sorted(self.generator_snapshots.glob(GENERATOR_SNAPSHOT_GLOB))
 
-    def checkpoint(self, epoch: int) -> Path:
-        return self.checkpoints / CHECKPOINT.format(epoch=epoch)
+    @property
+    def lock(self) -> Path:
+        return self.root / LOCK
+
+    def checkpoint_stem(self, epoch: int, step: int = 0) -> str:
+        return (CHECKPOINT_STEP_STEM if step else CHECKPOINT_STEM).format(epoch=epoch, step=step)
+
+    def checkpoint(self, epoch: int, step: int = 0) -> Path:
+        return self.checkpoints / f"{self.checkpoint_stem(epoch, step)}.pt"
 
     def saved_checkpoints(self) -> list[Path]:
         """The shared-state checkpoints on disk, oldest first (each has per-rank pool files beside it)."""
-        return sorted(self.checkpoints.glob(CHECKPOINT_GLOB))
+        return sorted(p for p in self.checkpoints.glob("epoch_*.pt") if CHECKPOINT_PATTERN.fullmatch(p.name))
 
-    def pool_state(self, epoch: int, rank: int) -> Path:
-        return self.checkpoints / POOL_STATE.format(epoch=epoch, rank=rank)
+    def pool_state(self, epoch: int, rank: int, step: int = 0) -> Path:
+        return self.checkpoints / f"{self.checkpoint_stem(epoch, step)}.pool{rank}.pt"
 
     def sample(self, epoch: int) -> Path:
         return self.samples / SAMPLE.format(epoch=epoch)
@@ -98,6 +117,31 @@ def atomic_save(obj: object, path: Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     torch.save(obj, tmp)
     tmp.replace(path)
+
+
+def lock_run_folder(folder: Path) -> int:
+    """Lock `folder` for this process's training and return the lock's file descriptor (closing it
+    releases the lock); a DataError naming the holder when another training holds it.
+
+    A POSIX record lock (`fcntl.lockf`) on `training.lock`: the kernel drops it when its holder
+    dies, however it dies, so a killed run never keeps its folder; unlike `flock` it is not shared
+    with forked children (data-loader workers), which may outlive a killed trainer by seconds; and
+    it works on NFS (through lockd). Locks are per process: a second trainer inside the same
+    process is not stopped by it.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / LOCK
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        holder = path.read_text().strip() or "a process that has not written its pid yet"
+        raise DataError(f"run folder {folder} is in use by another training ({holder}): wait for it to end "
+                        "or stop it, then rerun") from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode())
+    return fd
 
 
 # ------------------------------------------------------------------ model card

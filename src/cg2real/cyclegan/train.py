@@ -9,10 +9,21 @@ Data parallelism (paper 000, section 3.2): each of n processes draws `scale x D 
 epoch (`sharding.shard_indices`); gradients are averaged over processes before every optimiser step.
 `simulate_processes: k` accumulates k samples per step on one process to mimic k processes.
 
-A checkpoint is written after every epoch (all state, each rank's image pool); restarting the same
-command resumes from the newest one and, with a fixed seed on CPU in fp32, ends with the same
-weights as a run that was never interrupted. `save_generator_every: k` also keeps G_A of every k-th
-epoch and of the last one (`generators/`), for the FID-vs-epoch curve (paper 000, figure 6).
+A checkpoint (all state, each rank's image pools) is written after every `checkpoint_every`-th
+epoch and the last one; restarting the same command resumes from the newest one and, with a fixed
+seed on CPU in fp32, ends with the same weights as a run that was never interrupted.
+`save_generator_every: k` also keeps G_A of every k-th epoch and of the last one (`generators/`),
+for the FID-vs-epoch curve (paper 000, figure 6).
+
+Faults (issue 15): nothing non-finite is ever written: before each checkpoint and generator
+snapshot every parameter, optimiser state and pooled image of every rank is checked, since a NaN
+gradient in an epoch's last step leaves that epoch's losses finite but its weights poisoned
+(`TrainingDiverged` names the newest finite checkpoint on disk). On SIGTERM or SIGINT (a walltime,
+Ctrl-C, a forwarded signal from `cg2real launch`) the ranks agree on a step to stop after, write a
+checkpoint of that very step (mid-epoch: the data order is fixed by index, so a resume continues
+the epoch exactly) and exit with 128 + the signal's number (`TrainingStopped`, 143 for SIGTERM),
+so the job counts as failed, is retried and resumes. Rank 0 holds the run folder's lock
+(`run.lock_run_folder`) while training, so a second training of the same folder fails at once.
 
 Augmentation (all off by default, i.e. the reference): `diffaug_policy` transforms real and fake
 images before every discriminator call, in D's loss and in G's adversarial loss (paper 003,
@@ -26,8 +37,12 @@ import csv
 import itertools
 import logging
 import math
+import os
+import signal
+import threading
 import time
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -38,12 +53,12 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from cg2real.cyclegan.augment import DiffAugment, consistency_loss, parse_policy
-from cg2real.cyclegan.data import JitterSettings, UnpairedCrops
+from cg2real.cyclegan.data import EpochOrder, JitterSettings, KeyedCrops
 from cg2real.cyclegan.distributed import Distributed
 from cg2real.cyclegan.losses import cycle_loss, identity_loss, lsgan_loss
 from cg2real.cyclegan.networks import define_discriminator, define_generator, set_requires_grad
 from cg2real.cyclegan.pool import ImagePool
-from cg2real.cyclegan.run import ModelCard, RunPaths, atomic_save, write_model_card
+from cg2real.cyclegan.run import ModelCard, RunPaths, atomic_save, lock_run_folder, write_model_card
 from cg2real.cyclegan.schedule import lr_for, reference_lr_factor, warmup_factor
 from cg2real.cyclegan.sharding import shard_indices
 from cg2real.errors import DataError
@@ -54,10 +69,22 @@ log = logging.getLogger(__name__)
 LOSS_NAMES = ("D_A", "G_A", "cycle_A", "idt_A", "D_B", "G_B", "cycle_B", "idt_B")
 MODEL_NAMES = ("G_A", "G_B", "D_A", "D_B")
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)  # those `cg2real launch` and torchrun forward
+# settings that fix which sample a step sees: a mid-epoch checkpoint only resumes with the same ones
+DATA_ORDER = ("batch_size", "simulate_processes", "scale", "seed")
 
 
 class TrainingDiverged(DataError):
-    """A loss became NaN or infinite; the last good checkpoint is kept."""
+    """A loss, weight or optimiser state became NaN or infinite; nothing non-finite was written."""
+
+
+class TrainingStopped(SystemExit):
+    """Training stopped on a signal after writing a checkpoint of the step it stopped after.
+
+    A SystemExit with code 128 + the signal's number (143 for SIGTERM), the status of a process the
+    signal had killed: the job counts as failed, so a scheduler or Snakemake retries it, and the
+    retry resumes from that checkpoint. `finally` blocks (closing the process group) still run.
+    """
 
 
 # Read-only views of one group of CycleGANSettings' flat fields (same names, same values).
@@ -138,6 +165,7 @@ class CycleGANSettings:
     simulate_processes: int
     seed: int
     keep_checkpoints: int
+    checkpoint_every: int
     num_workers: int
     amp: str
     channels_last: bool
@@ -181,6 +209,11 @@ class CycleGANSettings:
 def generator_snapshot_due(epoch: int, every: int, epochs: int) -> bool:
     """Every `every`-th epoch and the last one (so the curve ends at the final generator); 0: never."""
     return every > 0 and (epoch % every == 0 or epoch == epochs)
+
+
+def checkpoint_due(epoch: int, every: int, epochs: int) -> bool:
+    """Every `every`-th epoch and the last one (so a finished run always has its final state)."""
+    return epoch % every == 0 or epoch == epochs
 
 
 def augment_seed(seed: int, epoch: int, rank: int) -> int:
@@ -240,7 +273,14 @@ class CycleGANTrainer:
         }
         self.scaler = torch.amp.GradScaler(device.type, enabled=settings.amp == "fp16")
         self.metrics: list[dict[str, float]] = []
-        self.start_epoch = 0
+        self.start_epoch = 0  # epochs done (in the checkpoint resumed from) ...
+        self.start_step = 0  # ... and steps done of the next one (a checkpoint written on a stop signal)
+        self.resumed_epoch: dict | None = None  # that epoch's loss sums and augmentation random state
+        self.stop_signal: int | None = None  # the first stop signal this process received
+        self.stopping = False  # the ranks agreed to stop at the end of the current epoch
+        self._vote = None  # the stop vote cast after the previous step
+        self._order = EpochOrder()
+        self._data: DataLoader | None = None
         self.sample_inputs = self._sample_inputs()
 
     # ----------------------------------------------------------------- schedule
@@ -326,30 +366,44 @@ class CycleGANTrainer:
         return totals  # tensors: read once per epoch, so the inner loop never waits on the device
 
     # ----------------------------------------------------------------- epochs
-    def _loader(self, epoch: int) -> DataLoader:
+    def _loader(self, epoch: int, start_step: int = 0) -> DataLoader:
+        """The run's one loader, set to `epoch`'s shard from step `start_step` on. Its workers
+        persist across epochs: the sampler (`EpochOrder`, in this process) hands them each item's
+        full key, so they keep no state of their own."""
         s, d = self.settings, self.dist
+        if self._data is None:
+            self._data = DataLoader(
+                KeyedCrops(self.files_a, self.files_b, self.jitter), batch_size=s.batch_size, sampler=self._order,
+                drop_last=True, num_workers=s.num_workers, pin_memory=d.device.type == "cuda",
+                persistent_workers=s.num_workers > 0,
+            )
         size = max(len(self.files_a), len(self.files_b))
         shard = shard_indices(size, d.world_size, d.rank, s.scale, epoch, s.seed)
-        dataset = UnpairedCrops(self.files_a, self.files_b, shard, self.jitter, (s.seed, epoch, d.rank))
-        return DataLoader(
-            dataset, batch_size=s.batch_size, shuffle=False, drop_last=True, num_workers=s.num_workers,
-            pin_memory=d.device.type == "cuda", persistent_workers=False,
-        )
+        self._order.set_epoch(shard, (s.seed, epoch, d.rank), start_step * s.simulate_processes * s.batch_size)
+        return self._data
 
     def train_epoch(self, epoch: int) -> dict[str, float]:
-        loader = self._loader(epoch)
+        """Train one epoch (from `start_step` when resuming mid-epoch) and return its metrics row.
+        On an agreed stop before its last step: write a checkpoint of that step and raise
+        `TrainingStopped`; on one at its last step: set `stopping` (fit checkpoints, then stops)."""
+        start = self.start_step if epoch == self.start_epoch else 0
+        loader = self._loader(epoch, start)
         self.augment_rng.manual_seed(augment_seed(self.settings.seed, epoch, self.dist.rank))
-        k = self.settings.simulate_processes
-        steps = len(loader) // k
-        if steps == 0:
-            raise DataError(f"a shard of {len(loader.dataset)} crops is too small for batch "
-                            f"{self.settings.batch_size} x simulate_processes {k}")
         sums = dict.fromkeys(LOSS_NAMES, 0.0)
+        if start:
+            self.augment_rng.set_state(self.resumed_epoch["augment_rng"])
+            sums = dict(self.resumed_epoch["sums"])
+        k = self.settings.simulate_processes
+        steps = self._order.size // self.settings.batch_size // k
+        if steps == 0:
+            raise DataError(f"a shard of {self._order.size} crops is too small for batch "
+                            f"{self.settings.batch_size} x simulate_processes {k}")
         started = time.perf_counter()
         batches = iter(loader)
-        bar = tqdm(range(steps), desc=f"epoch {epoch + 1}/{self.settings.epochs}", disable=not self.dist.is_main,
-                   mininterval=5)
+        bar = tqdm(range(start, steps), desc=f"epoch {epoch + 1}/{self.settings.epochs}", total=steps, initial=start,
+                   disable=not self.dist.is_main, mininterval=5)
         memory_format = torch.channels_last if self.settings.channels_last else torch.contiguous_format
+        stop, step = False, start - 1
         for step in bar:
             self._set_lr(self.learning_rate(epoch, step / steps))
             micro = []
@@ -359,43 +413,157 @@ class CycleGANTrainer:
                                    for t in (real_a, real_b)))
             for name, value in self.train_step(micro).items():
                 sums[name] = sums[name] + value
+            stop = self._stop_agreed(cast_next=True)
+            if stop:
+                break
+        done = step + 1
+        if stop and done < steps:
+            self.save_checkpoint(epoch, done, sums)
+            raise self._stopped(epoch, done)
+        self.stopping = stop or self._stop_agreed(cast_next=False)  # waits for the last step's vote
         # averaged first, so every rank sees the same NaN and stops together (none waits in a collective)
         means = self.dist.average({name: float(value) / steps for name, value in sums.items()})
         bad = [name for name, value in means.items() if not math.isfinite(value)]
         if bad:
-            raise TrainingDiverged(
-                f"loss {', '.join(bad)} is not finite in epoch {epoch + 1}; stopped. The last good checkpoint "
-                f"({self._latest_checkpoint() or 'none yet'}) is kept: lower lr or disable amp and rerun"
-            )
+            raise TrainingDiverged(f"loss {', '.join(bad)} is not finite in epoch {epoch + 1}; stopped. "
+                                   f"{self._newest_finite_note()}")
         wall = time.perf_counter() - started
-        images = steps * k * self.settings.batch_size * self.dist.world_size
+        images = (steps - start) * k * self.settings.batch_size * self.dist.world_size
         return {"epoch": epoch + 1, **means, "lr": self.learning_rate(epoch, 0.0), "images_per_s": images / wall,
                 "wall_s": wall, "processes": self.dist.world_size, "simulated_processes": k}
 
     def fit(self) -> None:
+        with self._holding_run_folder(), self._noting_stop_signals():
+            try:
+                self._fit()
+            finally:
+                self._data = None  # ends the loader's persistent workers
+        self.dist.barrier()
+
+    def _fit(self) -> None:
         self.resume()
-        if self.start_epoch >= self.settings.epochs and self.dist.is_main:
+        s = self.settings
+        if self.start_epoch >= s.epochs and self.dist.is_main:
             log.warning("all %d epochs are in %s already: writing its outputs again without training "
-                        "(delete that folder to train this run afresh)", self.settings.epochs, self.paths.checkpoints)
-        for epoch in range(self.start_epoch, self.settings.epochs):
+                        "(delete that folder to train this run afresh)", s.epochs, self.paths.checkpoints)
+        for epoch in range(self.start_epoch, s.epochs):
             row = self.train_epoch(epoch)
             self.metrics.append(row)
+            done = epoch + 1
             if self.dist.is_main:
-                log.info("epoch %d: %s", epoch + 1, ", ".join(f"{k} {v:.4g}" for k, v in row.items() if k != "epoch"))
-                self.write_generator_snapshot(epoch + 1)
-            self.save_checkpoint(epoch + 1)
+                log.info("epoch %d: %s", done, ", ".join(f"{k} {v:.4g}" for k, v in row.items() if k != "epoch"))
+            self.write_generator_snapshot(done)
+            if checkpoint_due(done, s.checkpoint_every, s.epochs) or self.stopping:
+                self.save_checkpoint(done)
             if self.dist.is_main:
-                self.write_samples(epoch + 1)
+                self.write_samples(done)
                 self.write_metrics()
+            if self.stopping:
+                raise self._stopped(done, 0)
         if self.dist.is_main:
             self.write_metrics()  # also after a resume that had nothing left to train
             self.write_final()
-        self.dist.barrier()
+
+    # ----------------------------------------------------------------- faults
+    @contextmanager
+    def _holding_run_folder(self) -> Iterator[None]:
+        """Rank 0 holds the run folder's lock while training; every rank fails together when it is
+        held by another training (a rerun started while the killed run's processes still live)."""
+        fd, error = None, None
+        if self.dist.is_main:
+            try:
+                fd = lock_run_folder(self.paths.root)
+            except DataError as err:
+                error = err
+        if self.dist.average({"busy": float(error is not None)})["busy"] > 0:
+            raise error or DataError(f"run folder {self.paths.root} is in use by another training (see rank 0)")
+        try:
+            yield
+        finally:
+            if fd is not None:
+                os.close(fd)
+
+    @contextmanager
+    def _noting_stop_signals(self) -> Iterator[None]:
+        """While training, SIGTERM, SIGINT and SIGHUP only note that a stop was asked
+        (`stop_signal`); the step loop then stops all ranks after the same step. Repeats are
+        ignored: torchrun sends SIGTERM again when it is itself signalled twice, and a second one
+        must not cut the checkpoint short (SIGKILL ends a stuck run). A signal this process
+        ignores (SIGHUP under nohup) stays ignored."""
+        if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+            yield
+            return
+
+        def note(signum: int, _frame: object) -> None:
+            if self.stop_signal is None:
+                self.stop_signal = signum
+                log.warning("%s received: stopping after the current step with a checkpoint",
+                            signal.Signals(signum).name)
+
+        handled = [sig for sig in STOP_SIGNALS if signal.getsignal(sig) is not signal.SIG_IGN]
+        previous = {sig: signal.signal(sig, note) for sig in handled}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _stop_agreed(self, cast_next: bool) -> bool:
+        """Whether some rank had been asked to stop when the previous step ended (the vote cast
+        then, read now so the collective ran behind this step); then casts this step's vote."""
+        agreed = self._vote.result() if self._vote is not None else False
+        self._vote = self.dist.vote(self.stop_signal is not None) if cast_next and not agreed else None
+        return agreed
+
+    def _stopped(self, epoch: int, step: int) -> TrainingStopped:
+        signum = self.stop_signal or signal.SIGTERM  # another rank's signal, forwarded to this one too
+        if self.dist.is_main:
+            log.warning("stopped on %s: %s holds the state after %d epochs and %d steps; rerun the same "
+                        "command to resume", signal.Signals(signum).name, self.paths.checkpoint(epoch, step),
+                        epoch, step)
+        return TrainingStopped(128 + signum)
+
+    def _nonfinite(self) -> list[str]:
+        """The networks, optimisers and pools holding a NaN or an infinity on any rank (all agree)."""
+        groups = {name: list(model.parameters()) for name, model in self.models.items()}
+        for name, optimizer in (("opt_g", self.opt_g), ("opt_d", self.opt_d)):
+            groups[name] = [v for state in optimizer.state.values() for v in state.values() if torch.is_tensor(v)]
+        for name, pool in self.pools.items():
+            groups[f"pool_{name}"] = pool.images
+        finite = torch.stack([_finite(tensors, self.dist.device) for tensors in groups.values()])
+        votes = self.dist.average({name: float(not ok) for name, ok in zip(groups, finite.tolist())})
+        return [name for name, value in votes.items() if value > 0]
+
+    def _require_finite(self, epoch: int, step: int = 0) -> None:
+        """Raise TrainingDiverged on every rank unless the whole state is finite: called before any
+        checkpoint or snapshot is written, so none on disk is ever poisoned."""
+        bad = self._nonfinite()
+        if bad:
+            where = f"epoch {epoch}" + (f" and {step} steps" if step else "")
+            raise TrainingDiverged(f"{', '.join(bad)} hold NaN or infinite values after {where}; stopped before "
+                                   f"writing them. {self._newest_finite_note()}")
+
+    def _newest_finite_note(self) -> str:
+        if not self.dist.is_main:
+            return "Rank 0 names the newest finite checkpoint."
+        newest = self.newest_finite_checkpoint()
+        return (f"The newest finite checkpoint on disk is {newest or 'none yet'} (a rerun resumes from the newest "
+                "checkpoint): lower lr or disable amp, then rerun")
+
+    def newest_finite_checkpoint(self) -> Path | None:
+        """The newest checkpoint on disk whose tensors, pool files included, are all finite (read
+        back, since an older version of this code wrote non-finite ones)."""
+        for path in reversed(self._checkpoints()):
+            files = [path, *path.parent.glob(f"{path.stem}.pool*.pt")]
+            if all(_all_finite(torch.load(f, map_location="cpu", weights_only=True)) for f in files):
+                return path
+        return None
 
     # ----------------------------------------------------------------- state
-    def state(self, epoch: int) -> dict:
+    def state(self, epoch: int, step: int = 0) -> dict:
         return {
             "epoch": epoch,
+            "step": step,
             "models": {name: model.state_dict() for name, model in self.models.items()},
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
@@ -405,14 +573,19 @@ class CycleGANTrainer:
             "world_size": self.dist.world_size,
         }
 
-    def save_checkpoint(self, epoch: int) -> None:
-        """Rank 0 writes the shared state, every rank its own pool; old epochs beyond K are removed."""
+    def save_checkpoint(self, epoch: int, step: int = 0, sums: dict | None = None) -> None:
+        """Checkpoint the state after `epoch` epochs and `step` steps of the next (with that epoch's
+        loss `sums` so far). Rank 0 writes the shared state, every rank its own pools, random state
+        and loss sums, in parallel (they differ per rank; float32 as the pools hold them, so a resume
+        is exact); checkpoints beyond the newest `keep_checkpoints` are removed."""
+        self._require_finite(epoch, step)
         self.paths.checkpoints.mkdir(parents=True, exist_ok=True)
-        atomic_save({name: pool.state_dict() for name, pool in self.pools.items()},
-                    self.paths.pool_state(epoch, self.dist.rank))
+        rank_state = {name: pool.state_dict() for name, pool in self.pools.items()}
+        rank_state.update(augment_rng=self.augment_rng.get_state(), sums=sums)
+        atomic_save(rank_state, self.paths.pool_state(epoch, self.dist.rank, step))
         self.dist.barrier()
         if self.dist.is_main:
-            atomic_save(self.state(epoch), self.paths.checkpoint(epoch))
+            atomic_save(self.state(epoch, step), self.paths.checkpoint(epoch, step))
             for old in self._checkpoints()[: -self.settings.keep_checkpoints]:
                 for path in self.paths.checkpoints.glob(old.stem + ".*"):
                     path.unlink()
@@ -441,20 +614,27 @@ class CycleGANTrainer:
         if state["world_size"] != self.dist.world_size:
             raise DataError(f"checkpoint {latest} was written by {state['world_size']} processes, this run has "
                             f"{self.dist.world_size}; resume with the same number or start a new run folder")
+        step = state.get("step", 0)
+        if step and set(changed) & set(DATA_ORDER):
+            raise DataError(f"checkpoint {latest} stopped in the middle of an epoch, and "
+                            f"{', '.join(sorted(set(changed) & set(DATA_ORDER)))} changed which samples its steps "
+                            f"see; delete it to resume from the epoch checkpoint before it")
         for name, model in self.models.items():
             model.load_state_dict(state["models"][name])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
         self.scaler.load_state_dict(state["scaler"])
-        pools = torch.load(self.paths.pool_state(state["epoch"], self.dist.rank), weights_only=True)
+        rank_state = torch.load(self.paths.pool_state(state["epoch"], self.dist.rank, step), weights_only=True)
         for name, pool in self.pools.items():
-            pool.load_state_dict(pools[name])
+            pool.load_state_dict(rank_state[name])
         for optimizer in (self.opt_g, self.opt_d):
             self.dist.broadcast_optimizer(optimizer)
         self.metrics = list(state["metrics"])
-        self.start_epoch = state["epoch"]
+        self.start_epoch, self.start_step = state["epoch"], step
+        if step:
+            self.resumed_epoch = {"sums": rank_state["sums"], "augment_rng": rank_state["augment_rng"]}
         if self.dist.is_main:
-            log.info("resumed from %s (epoch %d done)", latest, self.start_epoch)
+            log.info("resumed from %s (%d epochs and %d steps done)", latest, self.start_epoch, step)
 
     # ----------------------------------------------------------------- outputs
     def _sample_inputs(self) -> list[torch.Tensor]:
@@ -476,11 +656,14 @@ class CycleGANTrainer:
         cv2.imwrite(str(self.paths.sample(epoch)), grid)
 
     def write_generator_snapshot(self, epoch: int) -> None:
-        """G_A of this epoch when due. Written before the epoch's checkpoint: a kill in between reruns
-        the epoch (resume starts after the newest checkpoint), which rewrites the same snapshot."""
+        """G_A of this epoch when due (called on every rank: the finite check is collective; rank 0
+        writes). Written before the epoch's checkpoint: a kill in between reruns the epoch (resume
+        starts after the newest checkpoint), which rewrites the same snapshot."""
         if generator_snapshot_due(epoch, self.settings.save_generator_every, self.settings.epochs):
-            self.paths.generator_snapshots.mkdir(parents=True, exist_ok=True)
-            atomic_save(self.models["G_A"].state_dict(), self.paths.generator_snapshot(epoch))
+            self._require_finite(epoch)
+            if self.dist.is_main:
+                self.paths.generator_snapshots.mkdir(parents=True, exist_ok=True)
+                atomic_save(self.models["G_A"].state_dict(), self.paths.generator_snapshot(epoch))
 
     def write_metrics(self) -> None:
         with self.paths.metrics.open("w", newline="") as handle:
@@ -494,6 +677,24 @@ class CycleGANTrainer:
         card = ModelCard(generator=self.settings.generator, ngf=self.settings.ngf, a="cg", b="real",
                          epochs=self.settings.epochs, processes=self.dist.world_size)
         write_model_card(card, self.paths.model_card)
+
+
+def _finite(tensors: list[torch.Tensor], device: torch.device) -> torch.Tensor:
+    """Whether every element of `tensors` is finite, as one boolean on `device` (all groups are
+    read back at once: one device sync per check). A tensor's max-norm is NaN or infinite exactly
+    when one of its elements is; it reads the tensor once and allocates nothing of its size."""
+    norms = [torch.linalg.vector_norm(t, float("inf")).float().to(device)
+             for t in tensors if t.is_floating_point() and t.numel()]
+    return torch.isfinite(torch.stack(norms)).all() if norms else torch.tensor(True, device=device)
+
+
+def _all_finite(tree: object) -> bool:
+    """Whether every floating-point tensor in a checkpoint's nested dicts and lists is finite."""
+    if isinstance(tree, dict):
+        return all(_all_finite(value) for value in tree.values())
+    if isinstance(tree, list | tuple):
+        return all(_all_finite(value) for value in tree)
+    return not (torch.is_tensor(tree) and tree.is_floating_point()) or bool(torch.isfinite(tree).all())
 
 
 class _Pair(torch.nn.Module):
