@@ -55,6 +55,16 @@ def _summarize_data(args: argparse.Namespace) -> None:
     write_summary(read_manifest(args.manifest), args.domain, args.json, args.plot)
 
 
+def _add_selection_options(parser: argparse.ArgumentParser, reader_section: str) -> None:
+    """What both readers' selection steps take besides their inputs: settings, filter, manifest."""
+    add_settings(parser, reader_section)
+    add_settings(parser, "data.filter", "--filter")
+    parser.add_argument("--out", type=Path, required=True, help="manifest CSV")
+    parser.add_argument("--copy-on-failure", type=Path, default=None,
+                        help="where the manifest is also written when the filter keeps nothing (the log folder)")
+    parser.add_argument("--workers", type=int, default=1)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     demo = command(sub, "demo-data", _demo_data, "generate the built-in demo data sets (BDD100K- and SYNTHIA-like)")
     demo.add_argument("--out", type=Path, required=True)
@@ -63,22 +73,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     bdd = command(sub, "select-bdd100k", _select_bdd100k, "read BDD100K labels, filter frames, write the manifest")
     bdd.add_argument("--labels", type=Path, required=True, help="labels of one split: a JSON file or a folder of them")
     bdd.add_argument("--images", type=Path, required=True, help="image folder of that split")
-    add_settings(bdd, "data.bdd100k (without its paths)")
-    add_settings(bdd, "data.filter", "--filter")
-    bdd.add_argument("--out", type=Path, required=True, help="manifest CSV")
-    bdd.add_argument("--copy-on-failure", type=Path, default=None,
-                     help="where the manifest is also written when the filter keeps nothing (the log folder)")
-    bdd.add_argument("--workers", type=int, default=1)
+    _add_selection_options(bdd, "data.bdd100k (without its paths)")
 
     syn = command(sub, "select-synthia", _select_synthia, "derive SYNTHIA person boxes, filter frames, write the manifest")
     syn.add_argument("--root", type=Path, required=True)
     syn.add_argument("--box-file", type=optional_path, default=None, help="hand-made boxes (CSV or BDD-style JSON)")
-    add_settings(syn, "data.synthia (without its paths)")
-    add_settings(syn, "data.filter", "--filter")
-    syn.add_argument("--out", type=Path, required=True, help="manifest CSV")
-    syn.add_argument("--copy-on-failure", type=Path, default=None,
-                     help="where the manifest is also written when the filter keeps nothing (the log folder)")
-    syn.add_argument("--workers", type=int, default=1)
+    _add_selection_options(syn, "data.synthia (without its paths)")
 
     crop = command(sub, "crop-persons", _crop_persons, "crop every kept frame around its largest person")
     crop.add_argument("--manifest", type=Path, required=True)
