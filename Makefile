@@ -6,7 +6,7 @@ STAMP := $(VENV)/.cg2real-installed
 # `source .venv/bin/activate`.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: setup demo test lint dry-run plan-paper clean-results install-profile
+.PHONY: setup demo row test lint dry-run plan-paper clean-results install-profile
 
 setup: $(STAMP)
 
@@ -22,6 +22,24 @@ $(STAMP): pyproject.toml tools/build_horovod.sh
 
 demo: $(STAMP)
 	snakemake --cores 2
+
+# `make row ROW=c`: rebuild one Table 2 row, retraining its detector (every replicate), and refresh
+# table2.csv/md. The targets come before --forcerun, which takes every word after it as a rule or file
+# to force: placed before a target it would swallow it. Forced are the row's replicate checkpoints
+# (not the rule train_detector: the table needs every row, so that would retrain them all).
+# SNAKEMAKE_ARGS=-n shows the plan first.
+ROW ?=
+CORES ?= 2
+CONFIG ?= config.yaml
+READ_CONFIG = $(shell $(PY) -c "import yaml; c = yaml.safe_load(open('$(CONFIG)')); $(1)")
+RESULTS_DIR = $(call READ_CONFIG,print(c['results_dir']))
+ROW_WEIGHTS = $(foreach r,$(shell seq 0 $$(($(call READ_CONFIG,print(c['detector'].get('replicates', 1))) - 1))),\
+	$(RESULTS_DIR)/detector/$(ROW)/r$(r)/best_map50.pt)
+
+row: $(STAMP)
+	@test -n "$(ROW)" || { echo "usage: make row ROW=<condition> [CORES=n] [CONFIG=config.yaml]" >&2; exit 2; }
+	snakemake $(RESULTS_DIR)/table2/$(ROW).json $(RESULTS_DIR)/table2.csv $(RESULTS_DIR)/table2.md \
+		--cores $(CORES) $(SNAKEMAKE_ARGS) --configfile $(CONFIG) --forcerun $(ROW_WEIGHTS)
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2 --dist loadgroup

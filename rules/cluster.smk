@@ -23,6 +23,7 @@ os.environ[CLUSTER_OPTIONS] = ClusterOptions.from_config(config["cluster"], LOGS
 localrules:
     summarize_data,
     detector_set,
+    table2_row,
     table2,
     plot_fid,
     plot_scalability,

@@ -13,8 +13,7 @@ from cg2real.compact import paths as compact_files
 from cg2real.cyclegan import run as run_files
 from cg2real.detector import records as detector_files
 
-# Defaults are not filled in: config.yaml is complete, and filling would turn an empty override
-# block (cyclegan.runs.<run>.settings) into a full set of reference values.
+# No defaults filled in: config.yaml is complete; filling turns empty run overrides into full settings.
 validate(config, schema="../schemas/config.schema.yaml", set_default=False)
 
 RESULTS = config["results_dir"]
@@ -22,7 +21,6 @@ LOGS = config["logs_dir"]
 DEMO = f"{RESULTS}/demo"
 RUN_DIR = f"{RESULTS}/cyclegan/{{run}}"
 COMPACT_DIR = f"{RESULTS}/compact/{{run}}"
-DETECTOR_DIR = f"{RESULTS}/detector/{{condition}}"
 
 # Every output path of the workflow, built here and only here.
 PATHS = {
@@ -46,10 +44,12 @@ PATHS = {
     "fid_curve": f"{RESULTS}/fid/{{run}}.csv",
     "fid_plot": f"{RESULTS}/figures/fid.png",
     "inception_score": f"{RESULTS}/is/{{run}}.json",
-    "detector_set": f"{DETECTOR_DIR}/{detector_files.CONDITION_SET}",
-    "detector_weights": f"{DETECTOR_DIR}/{detector_files.BEST_MAP50}",
-    "detector_summary": f"{DETECTOR_DIR}/{detector_files.TRAIN_SUMMARY}",
-    "table2_row": f"{RESULTS}/table2/{{condition}}.json",
+    "detector_set": f"{RESULTS}/detector/{{condition}}/{detector_files.CONDITION_SET}",
+    "detector_weights": f"{RESULTS}/detector/{{condition}}/r{{replicate}}/{detector_files.BEST_MAP50}",
+    "detector_summary": f"{RESULTS}/detector/{{condition}}/r{{replicate}}/{detector_files.TRAIN_SUMMARY}",
+    "replicate_row": f"{RESULTS}/table2/{{condition}}/r{{replicate}}.json",
+    "replicate_detections": f"{RESULTS}/table2/{{condition}}/r{{replicate}}_detections.json",  # COCO results, cached
+    "table2_row": f"{RESULTS}/table2/{{condition}}.json",  # aggregates the condition's replicates
     "table2_csv": f"{RESULTS}/table2.csv",
     "table2_md": f"{RESULTS}/table2.md",
     "augment_study": f"{RESULTS}/augment_study.md",
@@ -69,12 +69,12 @@ wildcard_constraints:
     dataset="|".join(DATASETS),
     run="|".join(RUNS),
     condition="|".join(CONDITIONS),
+    replicate=r"\d+",
     generator="full|compact",
 
 
 def inception_weights():
-    # torch finds pytorch-fid's place: imported only when the file is required
-    from cg2real.metrics.inception import default_weights_path
+    from cg2real.metrics.inception import default_weights_path  # torch: imported only when required
 
     return Path(config["metrics"]["weights"] or default_weights_path())
 

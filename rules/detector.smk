@@ -1,4 +1,5 @@
-# Detector stage: per Table 2 condition, draw its training set, fine-tune YOLOv3, score it on real val.
+# Detector stage: per Table 2 condition, draw its training set, fine-tune YOLOv3 once per replicate
+# (detector.replicates, seeds train.seed + r), score each on real val.
 # ultralytics' run (last.pt, and the best epoch so far) lives beside the declared outputs, which are
 # written only when training ends: a killed or stopped training resumes when rerun, losing no epoch.
 
@@ -31,9 +32,9 @@ rule train_detector:
         weights=PATHS["detector_weights"],
         summary=PATHS["detector_summary"],
     log:
-        log_path("train_detector", "{condition}"),
+        log_path("train_detector", "{condition}", "r{replicate}"),
     benchmark:
-        benchmark_path("train_detector", "{condition}")
+        benchmark_path("train_detector", "{condition}", "r{replicate}")
     conda:
         "../envs/detector.yaml"
     threads: 2
@@ -41,7 +42,7 @@ rule train_detector:
         **job_resources("train_detector", gpus=setting("detector", "device")),
     params:
         out=output_folder("weights"),
-        settings=settings("detector", "train"),
+        settings=plan_json(plan.replicate_train_settings, "replicate"),
         device=setting("detector", "device"),
     shell:
         "python -m cg2real train-detector --data {input:q} --settings {params.settings:q}"
@@ -54,11 +55,12 @@ rule evaluate_detector:
         data=PATHS["detector_set"],
         coco=PATHS["coco"].format(dataset="real_val"),
     output:
-        PATHS["table2_row"],
+        row=PATHS["replicate_row"],
+        detections=PATHS["replicate_detections"],
     log:
-        log_path("evaluate_detector", "{condition}"),
+        log_path("evaluate_detector", "{condition}", "r{replicate}"),
     benchmark:
-        benchmark_path("evaluate_detector", "{condition}")
+        benchmark_path("evaluate_detector", "{condition}", "r{replicate}")
     conda:
         "../envs/detector.yaml"
     resources:
@@ -74,4 +76,5 @@ rule evaluate_detector:
     shell:
         "python -m cg2real evaluate-detector --condition {wildcards.condition} --weights {input.weights:q}"
         " --data {input.data:q} --coco {input.coco:q} --settings {params.settings:q} --imgsz {params.imgsz}"
-        " --device {params.device} --provenance {params.provenance:q} --out {output:q} > {log:q} 2>&1"
+        " --device {params.device} --provenance {params.provenance:q} --replicate {wildcards.replicate}"
+        " --detections {output.detections:q} --out {output.row:q} > {log:q} 2>&1"

@@ -2,9 +2,31 @@
 # the augmentation study.
 
 
+rule table2_row:
+    input:
+        rows=expand(PATHS["replicate_row"], replicate=plan.replicates(config), allow_missing=True),
+        detections=expand(PATHS["replicate_detections"], replicate=plan.replicates(config), allow_missing=True),
+        coco=PATHS["coco"].format(dataset="real_val"),
+    output:
+        PATHS["table2_row"],
+    log:
+        log_path("table2_row", "{condition}"),
+    benchmark:
+        benchmark_path("table2_row", "{condition}")
+    conda:
+        "../envs/data.yaml"
+    resources:
+        **job_resources("table2_row"),
+    shell:
+        "python -m cg2real table2-row --condition {wildcards.condition} --replicates {input.rows:q}"
+        " --detections {input.detections:q} --coco {input.coco:q} --out {output:q} > {log:q} 2>&1"
+
+
 rule table2:
     input:
-        expand(PATHS["table2_row"], condition=CONDITIONS),
+        rows=expand(PATHS["table2_row"], condition=CONDITIONS),
+        detections=expand(PATHS["replicate_detections"], condition=CONDITIONS, replicate=plan.replicates(config)),
+        coco=PATHS["coco"].format(dataset="real_val"),
     output:
         csv=PATHS["table2_csv"],
         markdown=report(PATHS["table2_md"], caption="../report/table2.rst", category="Table 2"),
@@ -19,8 +41,8 @@ rule table2:
     params:
         with_paper="--with-paper" if setting("report", "with_paper_rows") else "",
     shell:
-        "python -m cg2real table2 --rows {input:q} --csv {output.csv:q} --markdown {output.markdown:q}"
-        " {params.with_paper} > {log:q} 2>&1"
+        "python -m cg2real table2 --rows {input.rows:q} --coco {input.coco:q} --csv {output.csv:q}"
+        " --markdown {output.markdown:q} {params.with_paper} > {log:q} 2>&1"
 
 
 rule plot_scalability:

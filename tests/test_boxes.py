@@ -1,9 +1,10 @@
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from cg2real.boxes import Box, Frame, Person
+from cg2real.boxes import Box, Frame, Person, iou_matrix
 
 
 def test_geometry():
@@ -38,3 +39,13 @@ def test_largest_person_by_area():
     frame = Frame("f", Path("f.jpg"), persons=(small, big))
     assert frame.largest_person() is big
     assert Frame("e", Path("e.jpg")).largest_person() is None
+
+
+def test_iou_matrix_hand_cases_agree_with_box_iou():
+    a = [Box(0, 0, 10, 10)]
+    b = [Box(0, 0, 10, 10), Box(20, 20, 30, 30), Box(5, 0, 15, 10), Box(2, 2, 7, 7), Box(3, 3, 3, 8)]
+    got = iou_matrix(np.array([[0, 0, 10, 10]]), np.array([[x.x1, x.y1, x.x2, x.y2] for x in b]))
+    assert got.shape == (1, 5)
+    assert got[0] == pytest.approx([1.0, 0.0, 50 / 150, 25 / 100, 0.0])
+    assert got[0] == pytest.approx([a[0].iou(x) for x in b])
+    assert iou_matrix(np.zeros((0, 4)), np.array([[0, 0, 1, 1]])).shape == (0, 1)

@@ -135,6 +135,10 @@ def test_whole_workflow_through_distributed_cyclegan(tmp_path):
     for condition, row in rows.items():
         assert row["tp"] + row["fn"] == row["n_gt_boxes"] == len(coco["annotations"]), condition
         assert 0.0 <= row["map50"] <= 1.0 and Path(row["weights"]).name == "best_map50.pt"
+        # one replicate (the default): the row is replicate r0's, plus its intervals; detections are cached
+        replicate = json.loads((workdir / f"results/table2/{condition}/r0.json").read_text())
+        assert {key: row[key] for key in replicate} == replicate and row["replicates"] == 1
+        assert row["intervals"]["map50"]["low"] is None and (workdir / row["detections"][0]).is_file()
     assert rows["a"]["train_frames"] == 4 and rows["b"]["train_frames"] == rows["c"]["train_frames"] > 4
     selections = [json.loads((workdir / f"results/detector/{c}/data/selection.json").read_text()) for c in "bc"]
     assert selections[0]["sources"][1]["frames"] == selections[1]["sources"][1]["frames"]  # the same CG frames

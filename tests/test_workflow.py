@@ -112,3 +112,14 @@ def test_config_problems_gather_every_reason_to_stop(config, tmp_path):
     assert problems[0] == "data.source is 'datasets' but data set files are missing:"
     assert "(set data.source: demo to run on the built-in demo data)" in problems
     assert problems[-1].startswith("conditions.x.cg.run = 'nope'")
+
+
+def test_replicates_default_to_one_and_shift_the_detector_seed(config):
+    assert workflow.replicates(config) == list(range(config["detector"]["replicates"]))
+    without = {**config, "detector": {k: v for k, v in config["detector"].items() if k != "replicates"}}
+    assert workflow.replicates(without) == [0]
+    base = config["detector"]["train"]
+    assert workflow.replicate_train_settings(config, "0") == base  # r = 0: today's training, unchanged
+    third = workflow.replicate_train_settings(config, 2)
+    assert third["seed"] == base["seed"] + 2 and {**third, "seed": base["seed"]} == base
+    assert json.dumps(workflow.replicate_train_settings(config, 0)) == json.dumps(base)  # same --settings

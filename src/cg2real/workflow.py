@@ -223,3 +223,14 @@ def config_problems(config: Config, inception_weights: Callable[[], Path]) -> li
     if missing := missing_weight_files(config, inception_weights):
         problems += ["weights files are missing (nothing is downloaded):", *missing]
     return problems
+
+
+def replicates(config: Config) -> list[int]:
+    """The replicate numbers r = 0..k-1 of every condition (detector.replicates, default 1)."""
+    return list(range(config["detector"].get("replicates", 1)))
+
+
+def replicate_train_settings(config: Config, replicate: int | str) -> dict[str, Any]:
+    """detector.train for replicate r: its seed is train.seed + r (r = 0 is the configured training)."""
+    train = config["detector"]["train"]
+    return {**train, "seed": train["seed"] + int(replicate)}

@@ -16,7 +16,6 @@ from cg2real.detector.evaluate import (
     detections_by_image,
     evaluate_detections,
     gt_boxes_by_image,
-    iou_matrix,
     match_detections,
 )
 
@@ -47,16 +46,6 @@ def results(*entries: tuple[int, Box, float]) -> list[dict]:
 
 A, B, C = Box(0, 0, 10, 20), Box(50, 50, 70, 90), Box(20, 60, 40, 100)
 GT = {1: [A, B], 2: [C], 3: []}
-
-
-def test_iou_matrix_hand_cases_agree_with_box_iou():
-    a = [Box(0, 0, 10, 10)]
-    b = [Box(0, 0, 10, 10), Box(20, 20, 30, 30), Box(5, 0, 15, 10), Box(2, 2, 7, 7), Box(3, 3, 3, 8)]
-    got = iou_matrix(np.array([[0, 0, 10, 10]]), np.array([[x.x1, x.y1, x.x2, x.y2] for x in b]))
-    assert got.shape == (1, 5)
-    assert got[0] == pytest.approx([1.0, 0.0, 50 / 150, 25 / 100, 0.0])
-    assert got[0] == pytest.approx([a[0].iou(x) for x in b])
-    assert iou_matrix(np.zeros((0, 4)), np.array([[0, 0, 1, 1]])).shape == (0, 1)
 
 
 def test_perfect_detections_give_map_one_and_no_misses():

@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from cg2real.boxes import Box
+from cg2real.coco import PERSON_CATEGORY, PERSON_CATEGORY_ID
 from cg2real.data.manifest import ManifestRow, flat_stem
 from cg2real.images import PERSON_CLASS, YOLO_IMAGES, YOLO_LABELS, yolo_data_yaml
 
@@ -80,7 +81,7 @@ def coco_ground_truth(rows: list[ManifestRow], file_names: list[str]) -> dict:
                 {
                     "id": len(annotations) + 1,
                     "image_id": image_id,
-                    "category_id": 1,
+                    "category_id": PERSON_CATEGORY_ID,
                     "bbox": [round(box.x1, 2), round(box.y1, 2), round(box.width, 2), round(box.height, 2)],
                     "area": round(box.area, 2),
                     "iscrowd": 0,
@@ -90,7 +91,7 @@ def coco_ground_truth(rows: list[ManifestRow], file_names: list[str]) -> dict:
         "info": {"description": "cg2real person ground truth"},
         "images": images,
         "annotations": annotations,
-        "categories": [{"id": 1, "name": "person", "supercategory": "person"}],
+        "categories": [PERSON_CATEGORY],
     }
 
 

@@ -40,7 +40,7 @@ def _evaluate_detector(args: argparse.Namespace) -> None:
 
     settings = settings_from_json(EvaluationSettings, args.settings, "detector.evaluate")
     evaluate_condition(args.condition, args.weights, args.data, args.coco, settings, args.imgsz,
-                       _device(args.device), args.provenance, args.out)
+                       _device(args.device), args.provenance, args.out, args.replicate, args.detections)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -70,4 +70,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--imgsz", type=int, required=True, help="inference size (the training size)")
     ev.add_argument("--device", default="auto", help="auto, cpu or 0")
     ev.add_argument("--provenance", required=True, help="JSON of the condition and the settings it was made with")
-    ev.add_argument("--out", type=Path, required=True, help="row JSON")
+    ev.add_argument("--replicate", type=int, default=0, help="replicate number r (detector seed train.seed + r)")
+    ev.add_argument("--detections", type=Path, default=None, help="COCO detections JSON, cached for the bootstrap")
+    ev.add_argument("--out", type=Path, required=True, help="the replicate's row JSON")

@@ -20,13 +20,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cg2real.boxes import Box
+from cg2real.boxes import Box, iou_matrix
+from cg2real.coco import COCO_MAX_DETS, IOU_THRESHOLD, PERSON_CATEGORY_ID
 
 log = logging.getLogger(__name__)
 
-PERSON_CATEGORY_ID = 1
-IOU_THRESHOLD = 0.5
-COCO_MAX_DETS = 100
 
 
 @dataclass(frozen=True)
@@ -69,22 +67,6 @@ class ThresholdChoice:
 def _ratio(numerator: int, denominator: int) -> float:
     """numerator / denominator with 0/0 = 0, the convention for an empty detector or empty truth."""
     return numerator / denominator if denominator else 0.0
-
-
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of every box in `a` (N x 4, x1 y1 x2 y2) with every box in `b` (M x 4), as N x M.
-
-    The vectorised form of `Box.iou`: a validation split at confidence 0.001 has hundreds of
-    detections per frame, too many for a Python loop over pairs.
-    """
-    a, b = np.asarray(a, float).reshape(-1, 4), np.asarray(b, float).reshape(-1, 4)
-    top_left = np.maximum(a[:, None, :2], b[None, :, :2])
-    bottom_right = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.clip(bottom_right - top_left, 0, None).prod(axis=2)
-    area_a = np.clip(a[:, 2:] - a[:, :2], 0, None).prod(axis=1)
-    area_b = np.clip(b[:, 2:] - b[:, :2], 0, None).prod(axis=1)
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 
 def _xyxy(boxes: Iterable[Box]) -> np.ndarray:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from cg2real.detector.evaluate import PERSON_CATEGORY_ID
+from cg2real.coco import PERSON_CATEGORY_ID
 from cg2real.detector.offline import configure_ultralytics_offline
 from cg2real.images import PERSON_CLASS
 

@@ -47,9 +47,10 @@ def training_set_label(provenance: dict, selection: dict) -> str:
 
 def evaluate_condition(
     condition: str, weights: Path, data: Path, coco: Path, settings: EvaluationSettings, imgsz: int,
-    device: str | None, provenance_json: str, out: Path,
+    device: str | None, provenance_json: str, out: Path, replicate: int = 0, detections_out: Path | None = None,
 ) -> dict:
-    """Score `weights` on the condition's validation frames and write its Table 2 row to `out`."""
+    """Score `weights` (replicate `replicate`) on the condition's validation frames; write the row to `out`
+    and the detections (COCO results: the bootstrap's cache, no second inference) to `detections_out`."""
     coco_gt = json.loads(coco.read_text())
     with tempfile.TemporaryDirectory() as settings_dir:  # ultralytics' settings file and font, not kept
         detections = predict_coco(weights, data / "val" / YOLO_IMAGES, coco_gt, imgsz, settings.predict_conf,
@@ -63,10 +64,15 @@ def evaluate_condition(
         "train_frames": selection["train_frames"],
         "frames_by_source": {s["prefix"].rstrip("_"): s["count"] for s in selection["sources"]},
         "sample_seed": selection["seed"],
+        "replicate": replicate,
+        "detector_seed": provenance.get("detector", {}).get("train", {}).get("seed", 0) + replicate,
         "weights": str(weights),
         "config_hash": config_hash(provenance),
         "provenance": provenance,
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(row, indent=1))
+    if detections_out is not None:
+        detections_out.parent.mkdir(parents=True, exist_ok=True)
+        detections_out.write_text(json.dumps(detections))
     return row

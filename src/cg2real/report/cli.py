@@ -11,7 +11,13 @@ from cg2real.cli import command
 def _table2(args: argparse.Namespace) -> None:
     from cg2real.report.table2 import write_table2
 
-    write_table2(args.rows, args.csv, args.markdown, args.with_paper)
+    write_table2(args.rows, args.csv, args.markdown, args.with_paper, args.coco)
+
+
+def _table2_row(args: argparse.Namespace) -> None:
+    from cg2real.report.table2 import aggregate_row
+
+    aggregate_row(args.condition, args.replicates, args.detections, args.coco, args.out)
 
 
 def _augment_study(args: argparse.Namespace) -> None:
@@ -41,6 +47,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     table.add_argument("--csv", type=Path, required=True)
     table.add_argument("--markdown", type=Path, required=True)
     table.add_argument("--with-paper", action="store_true", help="add the paper's rows a-g beside ours")
+    table.add_argument("--coco", type=Path, default=None,
+                       help="COCO ground truth of the validation set (paired bootstrap against rows a and b)")
+
+    agg = command(sub, "table2-row", _table2_row,
+                  "a condition's Table 2 row from its replicates: means, t- and bootstrap intervals")
+    agg.add_argument("--condition", required=True, help="name of the Table 2 condition")
+    agg.add_argument("--replicates", type=Path, nargs="+", required=True, help="replicate row JSON files, r0 first")
+    agg.add_argument("--detections", type=Path, nargs="+", required=True, help="their cached COCO detections")
+    agg.add_argument("--coco", type=Path, required=True, help="COCO ground truth of the validation set")
+    agg.add_argument("--out", type=Path, required=True, help="the condition's row JSON")
 
     study = command(sub, "augment-study", _augment_study,
                     "table of CycleGAN runs by augmentation: final FID, IS, detector mAP@0.5 (papers 003, 002)")

@@ -1,8 +1,12 @@
 """Table 2 of paper 000 as CSV and Markdown, from the condition rows (JSON, one per condition).
 
-`cg2real.detector.score` writes a row: the detector's score on the REAL validation split
-(TP/FP/FN/P/R/F1 at a confidence threshold, mAP@0.5 by pycocotools), what it was trained on, the
-checkpoint and a hash of its configuration. This module only reads rows and writes the table.
+`cg2real.detector.score` writes one row per replicate (detector seed train.seed + r): the detector's
+score on the REAL validation split (TP/FP/FN/P/R/F1 at a confidence threshold, mAP@0.5 by
+pycocotools), what it was trained on, the checkpoint, a hash of its configuration, and its cached
+detections. `aggregate_row` makes the condition's row from its replicates: the means, 95% t-intervals
+over replicates (none for one replicate) and a 95% percentile bootstrap of mAP@0.5 over validation
+images. `write_table2` reads the rows (and the cached detections, for the paired differences against
+rows a and b: by replicate and by resampled image) and writes the table; it runs no inference.
 """
 
 from __future__ import annotations
@@ -10,6 +14,13 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+
+import numpy as np
+
+from cg2real.report.intervals import (
+    BOOTSTRAP_SEED, RESAMPLES, Estimate, ImageOutcomes, bootstrap_counts, bootstrap_map50, percentile_interval,
+    t_interval,
+)
 
 # Paper 000, Table 2 (BDD100K evaluation, IoU 0.5): (row, training set, TP, FP, FN, P, R, F1, mAP@0.50 %).
 PAPER_ROWS = (
@@ -21,19 +32,120 @@ PAPER_ROWS = (
     ("f", "a + translated, 256 GPUs", 3996, 1938, 6777, 0.67, 0.37, 0.48, 41.40),
     ("g", "a + translated, 512 GPUs", 4604, 3616, 6169, 0.56, 0.43, 0.48, 41.53),
 )
-COLUMNS = ("source", "row", "training set", "TP", "FP", "FN", "P", "R", "F1", "mAP@0.50 %")
+METRICS = ("tp", "fp", "fn", "precision", "recall", "f1", "map50")
+REFERENCES = ("a", "b")  # every row is compared with these, when the table has them
+COLUMNS = ("source", "row", "training set", "replicates", "TP", "FP", "FN", "P", "R", "F1", "mAP@0.50 %",
+           "mAP 95% CI seeds", "mAP 95% CI images",
+           *(f"{name} vs {ref}" for ref in REFERENCES for name in ("Δ mAP", "Δ 95% CI seeds", "Δ 95% CI images",
+                                                                      "Δ excludes 0")))
 
 
-def our_table_row(row: dict) -> tuple:
-    return ("ours", row["condition"], row["training_set"], row["tp"], row["fp"], row["fn"],
-            round(row["precision"], 2), round(row["recall"], 2), round(row["f1"], 2), round(100 * row["map50"], 2))
+def _outcomes(coco_gt: dict, detection_files: list[str]) -> list[ImageOutcomes]:
+    return [ImageOutcomes.from_coco(coco_gt, json.loads(Path(path).read_text())) for path in detection_files]
 
 
-def write_table2(row_files: list[Path], csv_path: Path, markdown_path: Path, with_paper: bool) -> list[tuple]:
+def aggregate_row(condition: str, replicate_files: list[Path], detection_files: list[Path], coco: Path,
+                  out: Path, resamples: int = RESAMPLES, seed: int = BOOTSTRAP_SEED) -> dict:
+    """The condition's row from its replicate rows: means (one replicate: its very values), intervals."""
+    replicates = [json.loads(path.read_text()) for path in replicate_files]
+    coco_gt = json.loads(coco.read_text())
+    intervals = {key: t_interval([r[key] for r in replicates]) for key in METRICS}
+    counts = bootstrap_counts(len(coco_gt["images"]), resamples, seed)
+    samples = bootstrap_map50(_outcomes(coco_gt, [str(p) for p in detection_files]), counts)
+    row = {
+        **replicates[0],
+        **{key: replicates[0][key] if len(replicates) == 1 else intervals[key].mean for key in METRICS},
+        "condition": condition,
+        "replicates": len(replicates),
+        "detector_seeds": [r.get("detector_seed") for r in replicates],
+        "intervals": {key: estimate.as_json() for key, estimate in intervals.items()},
+        "map50_bootstrap": percentile_interval(samples, intervals["map50"].mean).as_json(),
+        "bootstrap": {"resamples": resamples, "seed": seed, "confidence": 0.95},
+        "replicate_rows": [str(p) for p in replicate_files],
+        "detections": [str(p) for p in detection_files],
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(row, indent=1))
+    return row
+
+
+def _pct(value: float | None) -> str:
+    return "" if value is None else f"{100 * value:.2f}"
+
+
+def _interval(estimate: dict | Estimate | None, replicates: int | None = None) -> str:
+    if isinstance(estimate, Estimate):
+        estimate = estimate.as_json()
+    if not estimate or estimate["low"] is None:
+        return "none (1 replicate)" if replicates == 1 else ""
+    return f"[{_pct(estimate['low'])}, {_pct(estimate['high'])}]"
+
+
+def paired_difference(row: dict, reference: dict, samples: dict[str, np.ndarray]) -> dict:
+    """mAP@0.5 of `row` minus `reference`: over replicates paired by seed (t) and over the same
+    resampled images (bootstrap of the replicate-mean difference). Excludes 0 when every interval
+    there is does."""
+    mine, theirs = _replicate_map50(row), _replicate_map50(reference)
+    by_seed = t_interval([x - y for x, y in zip(mine, theirs, strict=True)]) if len(mine) == len(theirs) else None
+    point = row["map50"] - reference["map50"]
+    by_image = (percentile_interval(samples[row["condition"]] - samples[reference["condition"]], point)
+                if row["condition"] in samples and reference["condition"] in samples else None)
+    found = [e.excludes_zero for e in (by_seed, by_image) if e is not None and e.excludes_zero is not None]
+    return {"difference": point, "by_seed": by_seed, "by_image": by_image,
+            "excludes_zero": (all(found) if found else None)}
+
+
+def _replicate_map50(row: dict) -> list[float]:
+    """The replicates' mAP@0.5 (from the row's replicate files; a row without them is one replicate)."""
+    files = row.get("replicate_rows")
+    return [json.loads(Path(path).read_text())["map50"] for path in files] if files else [row["map50"]]
+
+
+def our_table_row(row: dict, differences: dict[str, dict] | None = None) -> tuple:
+    k = row.get("replicates", 1)
+    cells = ["ours", row["condition"], row["training_set"], k,
+             *(round(row[key], 1) if k > 1 else row[key] for key in ("tp", "fp", "fn")),
+             round(row["precision"], 2), round(row["recall"], 2), round(row["f1"], 2), round(100 * row["map50"], 2),
+             _interval(row.get("intervals", {}).get("map50"), k), _interval(row.get("map50_bootstrap"))]
+    for ref in REFERENCES:
+        diff = (differences or {}).get(ref)
+        if diff is None:
+            cells += ["", "", "", ""]
+            continue
+        excludes = {True: "yes", False: "no", None: ""}[diff["excludes_zero"]]
+        cells += [_pct(diff["difference"]), _interval(diff["by_seed"], k), _interval(diff["by_image"]), excludes]
+    return tuple(cells)
+
+
+def _bootstrap_samples(rows: list[dict], coco: Path | None) -> dict[str, np.ndarray]:
+    """Per row, its replicate-mean mAP@0.5 on the same resampled images (rows with cached detections)."""
+    if coco is None:
+        return {}
+    coco_gt = json.loads(coco.read_text())
+    samples = {}
+    for row in rows:
+        if row.get("detections"):
+            boot = row.get("bootstrap", {})
+            counts = bootstrap_counts(len(coco_gt["images"]), boot.get("resamples", RESAMPLES),
+                                      boot.get("seed", BOOTSTRAP_SEED))
+            samples[row["condition"]] = bootstrap_map50(_outcomes(coco_gt, row["detections"]), counts)
+    return samples
+
+
+def write_table2(row_files: list[Path], csv_path: Path, markdown_path: Path, with_paper: bool,
+                 coco: Path | None = None) -> list[tuple]:
     """Table 2 from row JSON files (in the given order), with the paper's rows after ours when asked."""
-    rows = [our_table_row(json.loads(path.read_text())) for path in row_files]
+    data = [json.loads(path.read_text()) for path in row_files]
+    by_name = {row["condition"]: row for row in data}
+    samples = _bootstrap_samples(data, coco)
+    rows = []
+    for row in data:
+        differences = {ref: paired_difference(row, by_name[ref], samples)
+                       for ref in REFERENCES if ref in by_name and ref != row["condition"]}
+        rows.append(our_table_row(row, differences))
     if with_paper:
-        rows += [("paper 000", *paper_row) for paper_row in PAPER_ROWS]
+        blanks = ("",) * (len(COLUMNS) - 2 - len(PAPER_ROWS[0]))
+        rows += [("paper 000", paper_row[0], paper_row[1], "", *paper_row[2:], *blanks) for paper_row in PAPER_ROWS]
     csv_path.parent.mkdir(parents=True, exist_ok=True)
     with csv_path.open("w", newline="") as handle:
         writer = csv.writer(handle)
@@ -42,6 +154,10 @@ def write_table2(row_files: list[Path], csv_path: Path, markdown_path: Path, wit
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + " --- |" * len(COLUMNS)]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
     note = ("Detector scores on the real validation split: TP/FP/FN, P, R, F1 at the configured confidence "
-            "threshold with IoU 0.5 matching; mAP@0.50 by pycocotools.")
+            "threshold with IoU 0.5 matching, means over the replicates (detector seeds); mAP@0.50 by "
+            "pycocotools, its mean, with 95% intervals over seeds (Student t; none with one replicate) and "
+            "over validation images (percentile bootstrap, exact AP on cached detections). "
+            "Δ vs a/b: mAP difference in points, paired by seed and by resampled image; "
+            "'excludes 0': every interval of the difference lies on one side of zero.")
     markdown_path.write_text("# Table 2\n\n" + note + "\n\n" + "\n".join(lines) + "\n")
     return rows
