@@ -133,14 +133,8 @@ class ArrayStream:
             self._skip_whitespace()
             yield self._decode()
             self._drop_consumed()
-            char = self._skip_whitespace()
-            if char == ",":
-                self._pos += 1
-            elif char == "]":
-                self._pos += 1
+            if self._past_separator("]", "array"):
                 return
-            else:
-                raise self._error("Expecting ',' delimiter" if char else "Unterminated array", self._pos)
 
     def _object(self) -> Iterator[Any]:
         self._pos += 1  # "{"
@@ -160,14 +154,16 @@ class ArrayStream:
                 yield from self._array()
             else:
                 self.members[key] = self._decode()
-            char = self._skip_whitespace()
-            if char == ",":
-                self._pos += 1
-            elif char == "}":
-                self._pos += 1
+            if self._past_separator("}", "object"):
                 return
-            else:
-                raise self._error("Expecting ',' delimiter" if char else "Unterminated object", self._pos)
+
+    def _past_separator(self, closer: str, container: str) -> bool:
+        """Step over the ',' after a member (False) or the container's closing bracket (True)."""
+        char = self._skip_whitespace()
+        if char not in (",", closer):
+            raise self._error("Expecting ',' delimiter" if char else f"Unterminated {container}", self._pos)
+        self._pos += 1
+        return char == closer
 
     # -- the buffer ------------------------------------------------------------------------------
 
