@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from cg2real.errors import DataError
+from cg2real.signals import handling_signals
 
 HOST_FILE_VARIABLES = ("PBS_NODEFILE", "SGE_JOB_HOSTLIST")
 RENDEZVOUS_PORT = 29500
@@ -160,15 +161,10 @@ def launch(backend: str, nproc: int, hosts_text: str | None, controller: str, pr
             runner.send_signal(signum)
 
     # a signal the launcher ignores (SIGHUP under nohup) stays ignored, and so in the runner it starts
-    handled = [sig for sig in FORWARDED_SIGNALS if signal.getsignal(sig) is not signal.SIG_IGN]
-    previous = {sig: signal.signal(sig, forward) for sig in handled}
-    try:
+    with handling_signals(FORWARDED_SIGNALS, forward):
         me = os.getpid()
         runner = subprocess.Popen(command, env=env, process_group=0, preexec_fn=lambda: die_with_parent(me))
         if received:  # arrived while the runner was starting
             runner.send_signal(received[0])
         code = runner.wait()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     return 128 + received[0] if received and code != 0 else code

@@ -39,7 +39,6 @@ import logging
 import math
 import os
 import signal
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -63,6 +62,7 @@ from cg2real.cyclegan.schedule import lr_for, reference_lr_factor, warmup_factor
 from cg2real.cyclegan.sharding import shard_indices
 from cg2real.errors import DataError
 from cg2real.images import list_crops, read_rgb, to_image, to_tensor
+from cg2real.signals import handling_signals
 
 log = logging.getLogger(__name__)
 
@@ -490,9 +490,6 @@ class CycleGANTrainer:
         ignored: torchrun sends SIGTERM again when it is itself signalled twice, and a second one
         must not cut the checkpoint short (SIGKILL ends a stuck run). A signal this process
         ignores (SIGHUP under nohup) stays ignored."""
-        if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
-            yield
-            return
 
         def note(signum: int, _frame: object) -> None:
             if self.stop_signal is None:
@@ -500,13 +497,8 @@ class CycleGANTrainer:
                 log.warning("%s received: stopping after the current step with a checkpoint",
                             signal.Signals(signum).name)
 
-        handled = [sig for sig in STOP_SIGNALS if signal.getsignal(sig) is not signal.SIG_IGN]
-        previous = {sig: signal.signal(sig, note) for sig in handled}
-        try:
+        with handling_signals(STOP_SIGNALS, note):
             yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
 
     def _stop_agreed(self, cast_next: bool) -> bool:
         """Whether some rank had been asked to stop when the previous step ended (the vote cast

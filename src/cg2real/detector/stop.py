@@ -16,9 +16,10 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from cg2real.signals import handling_signals
 
 log = logging.getLogger(__name__)
 
@@ -60,12 +61,5 @@ def stop_on_signals() -> Iterator[None]:
     """Note SIGTERM and SIGINT (instead of dying mid-write) while the block runs; the old handlers return after."""
     global _received
     _received = None
-    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+    with handling_signals(SIGNALS, _note, keep_ignored=False):
         yield
-        return
-    previous = {signum: signal.signal(signum, _note) for signum in SIGNALS}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
