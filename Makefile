@@ -2,21 +2,29 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.cg2real-installed
+HOROVOD_STAMP := $(VENV)/.cg2real-horovod-installed
 # The rules call `python -m cg2real`: every recipe runs with the venv first on PATH, as after
 # `source .venv/bin/activate`.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: setup demo row test lint dry-run plan-paper clean-results install-profile
+.PHONY: setup horovod demo row test lint dry-run plan-paper clean-results install-profile
 
 setup: $(STAMP)
 
-# The venv is rebuilt only when the dependency list changes. horovod 0.28.1 does not build
-# unpatched against torch 2.14: tools/build_horovod.sh patches and builds it once, caching the
-# wheel outside the checkout (see tools/README.md), then installs it.
-$(STAMP): pyproject.toml tools/build_horovod.sh
+# The venv is rebuilt only when the dependency list changes: pip and nothing else.
+$(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+# horovod, only where it is used (the tests, and runs with `backend: horovod`; the demo's runs use
+# torch.distributed). horovod 0.28.1 does not build unpatched against torch 2.14:
+# tools/build_horovod.sh patches and builds it once (a compiler, cmake, ~3 minutes), caching the
+# wheel outside the checkout (see tools/README.md), then installs it.
+horovod: $(HOROVOD_STAMP)
+
+$(HOROVOD_STAMP): $(STAMP) tools/build_horovod.sh
 	PYTHON=$(PY) bash tools/build_horovod.sh
 	touch $@
 
@@ -41,7 +49,7 @@ row: $(STAMP)
 	snakemake $(RESULTS_DIR)/table2/$(ROW).json $(RESULTS_DIR)/table2.csv $(RESULTS_DIR)/table2.md \
 		--cores $(CORES) $(SNAKEMAKE_ARGS) --configfile $(CONFIG) --forcerun $(ROW_WEIGHTS)
 
-test: $(STAMP)
+test: $(STAMP) $(HOROVOD_STAMP)
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 lint: $(STAMP)

@@ -45,8 +45,8 @@ WORKER = textwrap.dedent(
 
 
 def test_two_gloo_ranks_average_gradients(tmp_path: Path) -> None:
-    """horovod is built by `make setup` (tools/build_horovod.sh): an ImportError is a broken build
-    and fails here, never skips."""
+    """horovod is built by `make horovod`, which `make test` runs (tools/build_horovod.sh): an
+    ImportError is a broken build and fails here, never skips."""
     import horovod.torch  # noqa: F401
     import torch
 

@@ -1,6 +1,7 @@
 """The launcher's command lines for each backend and host layout, its thread split, and the
 lifetime of what it starts: signals forwarded once, nothing outliving a killed job."""
 
+import importlib.util
 import os
 import signal
 import socket
@@ -17,6 +18,7 @@ from cg2real.launch import (
     LAUNCHER_VARIABLE,
     build_command,
     hosts_from_environment,
+    launch,
     launcher_is_ancestor,
     parse_hosts,
     thread_environment,
@@ -51,6 +53,17 @@ def test_horovod_gloo_and_mpi():
     assert mpi[:7] == ["mpirun", "-np", "8", "-H", "a:4,b:4", "-map-by", "ppr:4:node"]
     with pytest.raises(DataError, match="divide evenly"):
         build_command("horovod", 6, ["a", "b", "c", "d"], PROGRAM, "mpi")
+
+
+def test_a_horovod_run_without_horovod_says_what_to_install(monkeypatch):
+    """`make setup` does not build horovod: the run stops before starting anything, naming the fix."""
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "horovod" else real_find_spec(name, *a)
+    )
+    monkeypatch.setattr(subprocess, "Popen", lambda *a, **k: pytest.fail("a runner was started"))
+    with pytest.raises(DataError, match="make horovod"):
+        launch("horovod", 2, None, "gloo", PROGRAM)
 
 
 def test_hosts_from_pbs_and_grid_engine_files(tmp_path):

@@ -19,6 +19,7 @@ then exits with 128 + the signal's number (143 for SIGTERM), as a process killed
 from __future__ import annotations
 
 import ctypes
+import importlib.util
 import os
 import shlex
 import signal
@@ -144,9 +145,21 @@ def launcher_is_ancestor(environ: Mapping[str, str]) -> bool:
     return False
 
 
+def require_horovod() -> None:
+    """Stop with what to run when horovod is missing: `make setup` leaves it out, because building
+    it takes a compiler, cmake and minutes that only runs with `backend: horovod` need."""
+    if importlib.util.find_spec("horovod") is None:
+        raise DataError(
+            f"a run with backend 'horovod' needs horovod, which is not installed for {sys.executable}: "
+            "run `make horovod` (builds it once with tools/build_horovod.sh), or use backend 'torch'"
+        )
+
+
 def launch(backend: str, nproc: int, hosts_text: str | None, controller: str, program: list[str]) -> int:
     """Run `program` on `nproc` processes; their exit status, or 128 + the number of the first
     signal forwarded to them (the runner's own status then reflects only how it was stopped)."""
+    if backend == "horovod":
+        require_horovod()
     hosts = parse_hosts(hosts_text) if hosts_text else hosts_from_environment(os.environ)
     command = build_command(backend, nproc, hosts, program, controller, os.environ.get("SSH_PORT"))
     env = thread_environment(os.environ, max(1, nproc // max(1, len(hosts))), len(os.sched_getaffinity(0)))
