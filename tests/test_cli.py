@@ -1,17 +1,20 @@
 """The CLI on small hand-made data sets with bad files: skips are recorded, fatal problems are clear."""
 
+import importlib.metadata
 import json
 
 import pandas as pd
 import pytest
 
-from cg2real.__main__ import main
+from cg2real.__main__ import build_parser, main
 from tests.conftest import write_jpeg
 
 FILTER = json.dumps(
     {"min_height_fraction": 0.2, "min_area_fraction": 0.0, "exclude_occluded": False,
      "exclude_truncated": False, "box_tolerance_px": 2.0}
 )
+
+EXPORT = json.dumps({"link_mode": "copy", "align_size": None})
 
 
 def person(x1, y1, x2, y2):
@@ -56,7 +59,8 @@ def test_bad_frames_are_recorded_not_lost(tmp_path, bdd, caplog):
 
     yolo = tmp_path / "yolo"
     coco = tmp_path / "gt.json"
-    args = ["export-detector-set", "--manifest", str(manifest), "--out", str(yolo), "--frames", "all", "--coco", str(coco)]
+    args = ["export-detector-set", "--manifest", str(manifest), "--out", str(yolo), "--frames", "all", "--coco", str(coco),
+            "--settings", EXPORT]
     assert main(args) == 0
     # every usable frame is a validation image, including the ones without a (large) person
     assert sorted(p.name for p in (yolo / "images").iterdir()) == ["empty.jpg", "good.jpg", "small.jpg"]
@@ -89,7 +93,8 @@ def test_repeated_and_unsafe_names_are_dropped_and_counted_once(tmp_path, bdd):
     assert table["reason"].tolist().count("kept") == 1
 
     yolo, coco = tmp_path / "yolo", tmp_path / "gt.json"
-    args = ["export-detector-set", "--manifest", str(manifest), "--out", str(yolo), "--frames", "all", "--coco", str(coco)]
+    args = ["export-detector-set", "--manifest", str(manifest), "--out", str(yolo), "--frames", "all", "--coco", str(coco),
+            "--settings", EXPORT]
     assert main(args) == 0
     assert "secret.jpg" not in {p.name for p in (yolo / "images").iterdir()}
     assert len(json.loads(coco.read_text())["annotations"]) == 2  # good.jpg's box once, small.jpg's
@@ -117,3 +122,41 @@ def test_crop_cli_writes_one_crop_per_kept_frame(tmp_path, bdd):
     assert sorted(p.name for p in out.iterdir()) == ["crops.csv", "good.png"]
     record = pd.read_csv(out / "crops.csv")
     assert record["scale"].tolist() == pytest.approx([32 / 70])  # 70 px tall person shrunk to the 32 px crop
+
+
+def test_settings_can_come_from_a_json_or_yaml_file(tmp_path, bdd):
+    labels, images = bdd
+    (tmp_path / "reader.yaml").write_text("person_categories:\n  - person\n")
+    (tmp_path / "filter.json").write_text(FILTER)
+    manifest = tmp_path / "m.csv"
+    args = ["select-bdd100k", "--labels", str(labels), "--images", str(images), "--settings", f"@{tmp_path / 'reader.yaml'}",
+            "--filter", f"@{tmp_path / 'filter.json'}", "--out", str(manifest), "--workers", "1"]
+    assert main(args) == 0
+    assert pd.read_csv(manifest).set_index("name")["reason"]["good.jpg"] == "kept"
+
+
+def test_unreadable_settings_file_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        build_parser().parse_args(["crop-persons", "--manifest", "m.csv", "--out", "o", "--settings", f"@{tmp_path}/nope.yaml"])
+    assert stop.value.code == 2
+    assert f"argument --settings: cannot read settings file {tmp_path}/nope.yaml" in capsys.readouterr().err
+    (tmp_path / "bad.yaml").write_text("size: [32\n")
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["crop-persons", "--manifest", "m.csv", "--out", "o", "--settings", f"@{tmp_path}/bad.yaml"])
+    assert f"settings file {tmp_path}/bad.yaml is not valid YAML" in capsys.readouterr().err
+
+
+def test_help_says_what_the_tool_is_and_lists_each_stage_with_its_subcommands():
+    text = build_parser().format_help()
+    assert text.count("CG-to-real image translation as training data for a person detector") == 1
+    assert "Argument parsing only" not in text
+    stages = {line.split()[0]: line for line in text.split("stages, in workflow order, and their subcommands:\n")[1].splitlines()[:8]}
+    assert list(stages) == ["data", "cyclegan", "compact", "translate", "metrics", "detector", "report", "cluster"]
+    assert "select-bdd100k, select-synthia, crop-persons" in stages["data"] and "train-detector" in stages["detector"]
+
+
+def test_version_is_the_installed_package_version(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0
+    assert capsys.readouterr().out == f"cg2real {importlib.metadata.version('cg2real')}\n"

@@ -1,10 +1,12 @@
 import json
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 import torch
 
+from cg2real.__main__ import main
 from cg2real.cyclegan.networks import define_generator
 from cg2real.errors import DataError
 from cg2real.translate.translate import load_generator, pad_to_multiple, translate_detector_set
@@ -81,3 +83,55 @@ def test_unreadable_frame_is_a_clear_error(tmp_path, run, cg_set):
     (source / "images" / "b.png").write_bytes(b"broken")
     with pytest.raises(DataError, match="cannot read image .*b.png"):
         translate_detector_set(load_generator(*run, CPU), source, tmp_path / "out", 4, CPU)
+
+
+SETTINGS = json.dumps({"device": "cpu", "batch_size": 2})
+
+
+def translate_cli(generator: Path, *args: str) -> int:
+    return main(["translate", "--generator", str(generator), "--settings", SETTINGS, *args])
+
+
+def test_a_plain_folder_of_images_is_translated_under_the_same_names(tmp_path, run):
+    """As the reference CycleGAN's test script: no labels, no YOLO layout; the model card beside the generator."""
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    sizes = {"a.jpg": (30, 41), "b.png": (37, 50), "c.JPEG": (30, 41)}
+    for name, (h, w) in sizes.items():
+        image = np.random.default_rng(len(name) + h).integers(0, 256, (h, w, 3), dtype=np.uint8)
+        cv2.imwrite(str(frames / name), image, [cv2.IMWRITE_JPEG_QUALITY, 95] if "jp" in name.lower() else [])
+    (frames / "notes.txt").write_text("not an image")
+    out = tmp_path / "translated"
+
+    assert translate_cli(run[0], "--input-dir", str(frames), "--output-dir", str(out)) == 0
+
+    assert sorted(p.name for p in out.iterdir()) == sorted(sizes)
+    for name, (h, w) in sizes.items():
+        assert cv2.imread(str(out / name)).shape == (h, w, 3)
+        assert not np.array_equal(cv2.imread(str(out / name)), cv2.imread(str(frames / name)))
+    assert cv2.imread(str(out / "b.png"), cv2.IMREAD_UNCHANGED).dtype == np.uint8  # PNG stays PNG
+
+
+def test_translating_a_folder_into_itself_is_refused(tmp_path, run, caplog):
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    cv2.imwrite(str(frames / "a.png"), np.zeros((8, 8, 3), np.uint8))
+    assert translate_cli(run[0], "--input-dir", str(frames), "--out", str(frames)) == 2
+    assert "the output folder is the input folder" in caplog.text
+    assert translate_cli(run[0], "--input-dir", str(tmp_path / "empty"), "--out", str(tmp_path / "o")) == 2
+    assert "no images in" in caplog.text
+
+
+def test_the_workflows_yolo_mode_through_the_command_line(tmp_path, run, cg_set):
+    source, sizes = cg_set
+    weights, card = run
+    out = tmp_path / "yolo"
+    assert translate_cli(weights, "--model-card", str(card), "--source", str(source), "--out", str(out)) == 0
+    assert sorted(p.name for p in (out / "images").iterdir()) == [f"{name}.png" for name in sizes]
+    assert sorted(p.name for p in (out / "labels").iterdir()) == [f"{name}.txt" for name in sizes]
+
+
+def test_one_input_mode_at_a_time(tmp_path, run, cg_set, capsys):
+    with pytest.raises(SystemExit):
+        translate_cli(run[0], "--source", str(cg_set[0]), "--input-dir", str(tmp_path), "--out", str(tmp_path / "o"))
+    assert "not allowed with argument" in capsys.readouterr().err

@@ -4,6 +4,7 @@ The generator is fully convolutional, so it runs on full frames with their backg
 the crops it was trained on. Its two stride-2 stages need sides that are multiples of 4: frames are
 mirror-padded at the right and bottom and cropped back. Translation does not move people, so each
 output frame keeps its source's file name and YOLO label file and drops into a detector data set.
+Outside the workflow, a plain folder of images (no labels) translates the same way.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from cg2real.cyclegan.networks import define_generator
 from cg2real.cyclegan.run import read_model_card
 from cg2real.data.export import write_data_yaml
 from cg2real.errors import DataError
-from cg2real.images import YOLO_IMAGES, YOLO_LABELS, read_rgb, require_images, to_image, to_tensor
+from cg2real.images import YOLO_IMAGES, YOLO_LABELS, read_rgb, require_images, to_image, to_tensor, write_rgb
 
 log = logging.getLogger(__name__)
 
@@ -75,24 +76,22 @@ def translate_images(generator: torch.nn.Module, images: list[np.ndarray], devic
     return [to_image(tensor) for tensor in output]
 
 
-def translate_detector_set(
-    generator: torch.nn.Module, source: Path, out_dir: Path, batch_size: int, device: torch.device
-) -> int:
-    """Translate every image of a YOLO set (`source/images`), copying its labels; returns the count.
+def translate_files(
+    generator: torch.nn.Module, files: list[Path], out_dir: Path, batch_size: int, device: torch.device
+) -> None:
+    """Translate image `files` into `out_dir`, each under its own name and in its own format.
 
     Frames are batched in file order; a batch is cut where the frame size changes.
     """
-    files = require_images(source / YOLO_IMAGES)
-    (out_dir / YOLO_IMAGES).mkdir(parents=True, exist_ok=True)
-    shutil.copytree(source / YOLO_LABELS, out_dir / YOLO_LABELS, dirs_exist_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
     pending: list[tuple[Path, np.ndarray]] = []
 
     def flush() -> None:
         translated = translate_images(generator, [image for _, image in pending], device)
         for (path, _), image in zip(pending, translated):
-            # same name and format as the source (PNG for SYNTHIA), so its label file still matches
-            quality = [cv2.IMWRITE_JPEG_QUALITY, 95] if path.suffix.lower() in (".jpg", ".jpeg") else []
-            cv2.imwrite(str(out_dir / YOLO_IMAGES / path.name), cv2.cvtColor(image, cv2.COLOR_RGB2BGR), quality)
+            # same name and format as the source (PNG for SYNTHIA), so a label file named after it still matches
+            quality = (cv2.IMWRITE_JPEG_QUALITY, 95) if path.suffix.lower() in (".jpg", ".jpeg") else ()
+            write_rgb(out_dir / path.name, image, quality)
         pending.clear()
 
     for path in tqdm(files, desc="translate", unit="img", mininterval=5):
@@ -101,6 +100,28 @@ def translate_detector_set(
             flush()
         pending.append((path, image))
     flush()
+
+
+def translate_detector_set(
+    generator: torch.nn.Module, source: Path, out_dir: Path, batch_size: int, device: torch.device
+) -> int:
+    """Translate every image of a YOLO set (`source/images`), copying its labels; returns the count."""
+    files = require_images(source / YOLO_IMAGES)
+    shutil.copytree(source / YOLO_LABELS, out_dir / YOLO_LABELS, dirs_exist_ok=True)
+    translate_files(generator, files, out_dir / YOLO_IMAGES, batch_size, device)
     write_data_yaml(out_dir)
     log.info("translated %d frames from %s to %s", len(files), source, out_dir)
+    return len(files)
+
+
+def translate_folder(
+    generator: torch.nn.Module, in_dir: Path, out_dir: Path, batch_size: int, device: torch.device
+) -> int:
+    """Translate every image directly in `in_dir` (no labels: the reference CycleGAN's test script's
+    use) into `out_dir` under the same names; returns the count. Frames keep their own size."""
+    files = require_images(in_dir)
+    if out_dir.resolve() == in_dir.resolve():
+        raise DataError(f"the output folder is the input folder {in_dir}: translating would overwrite the images")
+    translate_files(generator, files, out_dir, batch_size, device)
+    log.info("translated %d images from %s to %s", len(files), in_dir, out_dir)
     return len(files)
