@@ -7,8 +7,10 @@ import json
 
 import pytest
 
+from cg2real.report.intervals import bootstrap_counts, bootstrap_map50, percentile_interval
 from cg2real.report.table2 import COLUMNS, PAPER_ROWS, aggregate_row, write_table2
-from tests.report.test_intervals import random_case
+from cg2real.scoring import AP_METHODS, ImageOutcomes
+from tests.test_scoring import random_case
 
 
 def row(condition: str, map50: float) -> dict:
@@ -38,8 +40,8 @@ def test_paper_rows_add_up_to_the_evaluation_set():
     assert {tp + fn for _, _, tp, _, fn, *_ in PAPER_ROWS} == {10773}  # TP + FN = ground-truth persons
 
 
-def replicate_files(tmp_path, condition, gt, detections_per_replicate):
-    """Replicate rows and cached detections, as evaluate-detector writes them (map50 from pycocotools)."""
+def replicate_files(tmp_path, condition, gt, detections_per_replicate, method="coco_101"):
+    """Replicate rows and cached detections, as evaluate-detector writes them."""
     from cg2real.detector.evaluate import evaluate_detections
 
     rows, dets = [], []
@@ -48,14 +50,13 @@ def replicate_files(tmp_path, condition, gt, detections_per_replicate):
         dets.append(tmp_path / condition / f"r{r}_detections.json")
         rows[-1].parent.mkdir(parents=True, exist_ok=True)
         row = {"condition": condition, "training_set": f"set {condition}", "replicate": r, "detector_seed": r,
-               **evaluate_detections(gt, detections, 0.25)}
+               **evaluate_detections(gt, detections, 0.25, method)}
         rows[-1].write_text(json.dumps(row))
         dets[-1].write_text(json.dumps(detections))
     return rows, dets
 
 
 def test_rows_aggregate_replicates_and_pair_against_a_and_b(tmp_path):
-    pytest.importorskip("pycocotools")
     gt, detections = random_case(11, n_images=40)
     coco = tmp_path / "coco.json"
     coco.write_text(json.dumps(gt))
@@ -81,7 +82,6 @@ def test_rows_aggregate_replicates_and_pair_against_a_and_b(tmp_path):
 
 
 def test_one_replicate_keeps_its_numbers(tmp_path):
-    pytest.importorskip("pycocotools")
     gt, detections = random_case(12, n_images=20)
     coco = tmp_path / "coco.json"
     coco.write_text(json.dumps(gt))
@@ -90,3 +90,67 @@ def test_one_replicate_keeps_its_numbers(tmp_path):
     single = json.loads(files[0].read_text())
     assert {k: row[k] for k in single} == single  # k = 1: today's row, exactly, plus the intervals
     assert row["intervals"]["map50"]["low"] is None and row["map50_bootstrap"]["low"] is not None
+
+
+def test_the_bootstrap_uses_the_rows_ap_method(tmp_path):
+    gt, detections = random_case(13, n_images=20)
+    coco = tmp_path / "coco.json"
+    coco.write_text(json.dumps(gt))
+    files, dets = replicate_files(tmp_path, "a", gt, [detections], method="darknet_all_point")
+    row = aggregate_row("a", files, dets, coco, tmp_path / "a.json", resamples=100, seed=3)
+    assert row["ap_method"] == "darknet_all_point"
+    counts = bootstrap_counts(20, 100, 3)
+    by_method = {method: percentile_interval(bootstrap_map50([ImageOutcomes.from_coco(gt, detections, method)], counts),
+                                             row["map50"]).as_json() for method in AP_METHODS}
+    assert row["map50_bootstrap"] == by_method["darknet_all_point"] != by_method["coco_101"]
+
+
+def test_replicates_scored_by_different_methods_are_refused(tmp_path):
+    gt, detections = random_case(14, n_images=10)
+    coco = tmp_path / "coco.json"
+    coco.write_text(json.dumps(gt))
+    coco_files, coco_dets = replicate_files(tmp_path / "x", "a", gt, [detections])
+    darknet_files, darknet_dets = replicate_files(tmp_path / "y", "a", gt, [detections], method="darknet_all_point")
+    with pytest.raises(ValueError, match="different AP methods"):
+        aggregate_row("a", coco_files + darknet_files, coco_dets + darknet_dets, coco, tmp_path / "a.json")
+
+
+def full_split_row(condition: str, persons: int, source: str = "datasets", val_frames: str = "all") -> dict:
+    return {**row(condition, 0.4), "ap_method": "darknet_all_point", "n_gt_boxes": persons,
+            "provenance": {"data_source": source, "val_frames": val_frames}}
+
+
+def write_rows(tmp_path, rows: list[dict]):
+    files = []
+    for data in rows:
+        files.append(tmp_path / f"{data['condition']}.json")
+        files[-1].write_text(json.dumps(data))
+    table = write_table2(files, tmp_path / "t.csv", tmp_path / "t.md", with_paper=True)
+    return [dict(zip(COLUMNS, cells, strict=True)) for cells in table], (tmp_path / "t.md").read_text()
+
+
+def test_the_table_names_each_rows_ap_method_and_ground_truth_persons(tmp_path):
+    cells, _ = write_rows(tmp_path, [full_split_row("a", 10773), row("b", 0.3)])
+    assert (cells[0]["AP method"], cells[0]["GT persons"]) == ("darknet_all_point", 10773)
+    assert (cells[1]["AP method"], cells[1]["GT persons"]) == ("coco_101", "")  # a row from before: pycocotools
+    paper = [c for c in cells if c["source"] == "paper 000"]
+    assert {c["GT persons"] for c in paper} == {10773} and {c["AP method"] for c in paper} == {"darknet_all_point"}
+
+
+def test_a_full_bdd100k_split_with_another_person_count_is_warned_about(tmp_path, caplog):
+    _, markdown = write_rows(tmp_path, [full_split_row("a", 10512), full_split_row("b", 10512)])
+    assert "Ground-truth persons: a 10512, b 10512" in markdown
+    assert "WARNING" in markdown and "10773" in markdown.split("Ground-truth persons")[1]
+    assert any(r.levelname == "WARNING" and "10773" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(("source", "val_frames", "persons", "line"), [
+    ("datasets", "all", 10773, True),  # the paper's count: the line, no warning
+    ("demo", "all", 112, False),  # the demo: nothing at all
+    ("datasets", "kept", 4000, False),  # a filtered validation set is not the paper's: nothing to compare
+])
+def test_no_warning_for_the_papers_count_the_demo_or_a_filtered_split(tmp_path, caplog, source, val_frames, persons,
+                                                                       line):
+    _, markdown = write_rows(tmp_path, [full_split_row("a", persons, source, val_frames)])
+    assert ("Ground-truth persons: a" in markdown) is line
+    assert "WARNING" not in markdown and not [r for r in caplog.records if r.levelname == "WARNING"]

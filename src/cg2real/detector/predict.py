@@ -1,7 +1,7 @@
 """Run a trained ultralytics checkpoint over the evaluation images and keep its boxes as COCO results.
 
 Separate from `evaluate` because it needs ultralytics (and its offline set-up before the first
-import), while scoring predictions needs only numpy and pycocotools.
+import), while scoring predictions needs only numpy (`cg2real.scoring`).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Score a trained detector for one Table 2 condition: writes its row JSON `results/table2/{condition}.json`.
 
 A row is the detector's score on the REAL validation split (TP/FP/FN/P/R/F1 at a confidence
-threshold, mAP@0.5 by pycocotools) plus what it was trained on (frame counts from the condition's
+threshold, mAP@0.5 by the configured AP method, which the row names) plus what it was trained on (frame counts from the condition's
 `selection.json`), the checkpoint, and a hash of the condition and settings that made it, so that a
 table can be traced back to its configuration. `cg2real.report.table2` gathers the rows.
 """
@@ -26,6 +26,7 @@ class EvaluationSettings:
     predict_conf: float
     nms_iou: float
     conf_threshold: float
+    ap_method: str  # cg2real.scoring.AP_METHODS: coco_101 (pycocotools) or darknet_all_point (the paper's)
     batch: int
 
 
@@ -60,7 +61,7 @@ def evaluate_condition(
     row = {
         "condition": condition,
         "training_set": training_set_label(provenance, selection),
-        **evaluate_detections(coco_gt, detections, settings.conf_threshold),
+        **evaluate_detections(coco_gt, detections, settings.conf_threshold, settings.ap_method),
         "train_frames": selection["train_frames"],
         "frames_by_source": {s["prefix"].rstrip("_"): s["count"] for s in selection["sources"]},
         "sample_seed": selection["seed"],

@@ -1,26 +1,31 @@
 """Table 2 of paper 000 as CSV and Markdown, from the condition rows (JSON, one per condition).
 
 `cg2real.detector.score` writes one row per replicate (detector seed train.seed + r): the detector's
-score on the REAL validation split (TP/FP/FN/P/R/F1 at a confidence threshold, mAP@0.5 by
-pycocotools), what it was trained on, the checkpoint, a hash of its configuration, and its cached
-detections. `aggregate_row` makes the condition's row from its replicates: the means, 95% t-intervals
+score on the REAL validation split (TP/FP/FN/P/R/F1 at a confidence threshold, mAP@0.5 by the AP
+method the row names), what it was trained on, the checkpoint, a hash of its configuration, and its
+cached detections. `aggregate_row` makes the condition's row from its replicates: the means, 95% t-intervals
 over replicates (none for one replicate) and a 95% percentile bootstrap of mAP@0.5 over validation
 images. `write_table2` reads the rows (and the cached detections, for the paired differences against
-rows a and b: by replicate and by resampled image) and writes the table; it runs no inference.
+rows a and b: by replicate and by resampled image) and writes the table; it runs no inference. The
+table shows how many ground-truth persons each row was scored on, and warns (in the table and the
+log) when a row scored on the full BDD100K validation split saw another number than the paper's.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
 
 from cg2real.report.intervals import (
-    BOOTSTRAP_SEED, RESAMPLES, Estimate, ImageOutcomes, bootstrap_counts, bootstrap_map50, percentile_interval,
-    t_interval,
+    BOOTSTRAP_SEED, RESAMPLES, Estimate, bootstrap_counts, bootstrap_map50, percentile_interval, t_interval,
 )
+from cg2real.scoring import ImageOutcomes
+
+log = logging.getLogger(__name__)
 
 # Paper 000, Table 2 (BDD100K evaluation, IoU 0.5): (row, training set, TP, FP, FN, P, R, F1, mAP@0.50 %).
 PAPER_ROWS = (
@@ -32,26 +37,62 @@ PAPER_ROWS = (
     ("f", "a + translated, 256 GPUs", 3996, 1938, 6777, 0.67, 0.37, 0.48, 41.40),
     ("g", "a + translated, 512 GPUs", 4604, 3616, 6169, 0.56, 0.43, 0.48, 41.53),
 )
+PAPER_GT_PERSONS = 10773  # TP + FN of every paper row: the persons of its evaluation set
+PAPER_AP_METHOD = "darknet_all_point"  # Table 2's columns are darknet's `detector map` output
+LEGACY_AP_METHOD = "coco_101"  # rows written before they named their method were scored by pycocotools
 METRICS = ("tp", "fp", "fn", "precision", "recall", "f1", "map50")
 REFERENCES = ("a", "b")  # every row is compared with these, when the table has them
 COLUMNS = ("source", "row", "training set", "replicates", "TP", "FP", "FN", "P", "R", "F1", "mAP@0.50 %",
            "mAP 95% CI seeds", "mAP 95% CI images",
            *(f"{name} vs {ref}" for ref in REFERENCES for name in ("Δ mAP", "Δ 95% CI seeds", "Δ 95% CI images",
-                                                                      "Δ excludes 0")))
+                                                                      "Δ excludes 0")),
+           "AP method", "GT persons")
 
 
-def _outcomes(coco_gt: dict, detection_files: list[str]) -> list[ImageOutcomes]:
-    return [ImageOutcomes.from_coco(coco_gt, json.loads(Path(path).read_text())) for path in detection_files]
+def ap_method(row: dict) -> str:
+    """The AP method a row's mAP was computed with."""
+    return row.get("ap_method", LEGACY_AP_METHOD)
+
+
+def _outcomes(coco_gt: dict, detection_files: list[str], method: str) -> list[ImageOutcomes]:
+    return [ImageOutcomes.from_coco(coco_gt, json.loads(Path(path).read_text()), method) for path in detection_files]
+
+
+def is_full_bdd100k_val(row: dict) -> bool:
+    """Whether the row was scored on every frame of BDD100K's validation split (the paper's evaluation set)."""
+    provenance = row.get("provenance", {})
+    return provenance.get("data_source") == "datasets" and provenance.get("val_frames") == "all"
+
+
+def ground_truth_note(data: list[dict]) -> str:
+    """The ground-truth persons the rows were scored on, with a warning where the full BDD100K
+    validation split gave another number than the paper's (a different label version or person
+    categories): the rows are then not comparable count for count. Empty for the demo's rows."""
+    full = {row["condition"]: row.get("n_gt_boxes") for row in data if is_full_bdd100k_val(row)}
+    if not full:
+        return ""
+    note = "Ground-truth persons: " + ", ".join(f"{name} {count}" for name, count in full.items())
+    differing = {name: count for name, count in full.items() if count != PAPER_GT_PERSONS}
+    if differing:
+        warning = (f"WARNING: the full BDD100K validation split gave {sorted(set(differing.values()))} ground-truth "
+                   f"persons for rows {', '.join(differing)}, where the paper's Table 2 has {PAPER_GT_PERSONS} "
+                   "(TP + FN of every row): TP and FN are not comparable with the paper's count for count.")
+        log.warning(warning)
+        note += ". " + warning
+    return note
 
 
 def aggregate_row(condition: str, replicate_files: list[Path], detection_files: list[Path], coco: Path,
                   out: Path, resamples: int = RESAMPLES, seed: int = BOOTSTRAP_SEED) -> dict:
     """The condition's row from its replicate rows: means (one replicate: its very values), intervals."""
     replicates = [json.loads(path.read_text()) for path in replicate_files]
+    methods = {ap_method(r) for r in replicates}
+    if len(methods) != 1:
+        raise ValueError(f"the replicates of {condition} were scored by different AP methods: {sorted(methods)}")
     coco_gt = json.loads(coco.read_text())
     intervals = {key: t_interval([r[key] for r in replicates]) for key in METRICS}
     counts = bootstrap_counts(len(coco_gt["images"]), resamples, seed)
-    samples = bootstrap_map50(_outcomes(coco_gt, [str(p) for p in detection_files]), counts)
+    samples = bootstrap_map50(_outcomes(coco_gt, [str(p) for p in detection_files], methods.pop()), counts)
     row = {
         **replicates[0],
         **{key: replicates[0][key] if len(replicates) == 1 else intervals[key].mean for key in METRICS},
@@ -59,6 +100,7 @@ def aggregate_row(condition: str, replicate_files: list[Path], detection_files: 
         "replicates": len(replicates),
         "detector_seeds": [r.get("detector_seed") for r in replicates],
         "intervals": {key: estimate.as_json() for key, estimate in intervals.items()},
+        "ap_method": ap_method(replicates[0]),
         "map50_bootstrap": percentile_interval(samples, intervals["map50"].mean).as_json(),
         "bootstrap": {"resamples": resamples, "seed": seed, "confidence": 0.95},
         "replicate_rows": [str(p) for p in replicate_files],
@@ -114,7 +156,7 @@ def our_table_row(row: dict, differences: dict[str, dict] | None = None) -> tupl
             continue
         excludes = {True: "yes", False: "no", None: ""}[diff["excludes_zero"]]
         cells += [_pct(diff["difference"]), _interval(diff["by_seed"], k), _interval(diff["by_image"]), excludes]
-    return tuple(cells)
+    return (*cells, ap_method(row), row.get("n_gt_boxes", ""))
 
 
 def _bootstrap_samples(rows: list[dict], coco: Path | None) -> dict[str, np.ndarray]:
@@ -128,7 +170,7 @@ def _bootstrap_samples(rows: list[dict], coco: Path | None) -> dict[str, np.ndar
             boot = row.get("bootstrap", {})
             counts = bootstrap_counts(len(coco_gt["images"]), boot.get("resamples", RESAMPLES),
                                       boot.get("seed", BOOTSTRAP_SEED))
-            samples[row["condition"]] = bootstrap_map50(_outcomes(coco_gt, row["detections"]), counts)
+            samples[row["condition"]] = bootstrap_map50(_outcomes(coco_gt, row["detections"], ap_method(row)), counts)
     return samples
 
 
@@ -144,8 +186,9 @@ def write_table2(row_files: list[Path], csv_path: Path, markdown_path: Path, wit
                        for ref in REFERENCES if ref in by_name and ref != row["condition"]}
         rows.append(our_table_row(row, differences))
     if with_paper:
-        blanks = ("",) * (len(COLUMNS) - 2 - len(PAPER_ROWS[0]))
-        rows += [("paper 000", paper_row[0], paper_row[1], "", *paper_row[2:], *blanks) for paper_row in PAPER_ROWS]
+        blanks = ("",) * (len(COLUMNS) - 4 - len(PAPER_ROWS[0]))
+        rows += [("paper 000", paper_row[0], paper_row[1], "", *paper_row[2:], *blanks, PAPER_AP_METHOD,
+                  paper_row[2] + paper_row[4]) for paper_row in PAPER_ROWS]
     csv_path.parent.mkdir(parents=True, exist_ok=True)
     with csv_path.open("w", newline="") as handle:
         writer = csv.writer(handle)
@@ -154,10 +197,14 @@ def write_table2(row_files: list[Path], csv_path: Path, markdown_path: Path, wit
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + " --- |" * len(COLUMNS)]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
     note = ("Detector scores on the real validation split: TP/FP/FN, P, R, F1 at the configured confidence "
-            "threshold with IoU 0.5 matching, means over the replicates (detector seeds); mAP@0.50 by "
-            "pycocotools, its mean, with 95% intervals over seeds (Student t; none with one replicate) and "
-            "over validation images (percentile bootstrap, exact AP on cached detections). "
+            "threshold with IoU 0.5 matching, means over the replicates (detector seeds); mAP@0.50 by the "
+            "row's AP method (coco_101: pycocotools' 101-point AP; darknet_all_point: darknet's `detector map`, "
+            "all-point, as the paper), its mean, with 95% intervals over seeds (Student t; none with one "
+            "replicate) and over validation images (percentile bootstrap, exact AP on cached detections). "
             "Δ vs a/b: mAP difference in points, paired by seed and by resampled image; "
-            "'excludes 0': every interval of the difference lies on one side of zero.")
-    markdown_path.write_text("# Table 2\n\n" + note + "\n\n" + "\n".join(lines) + "\n")
+            "'excludes 0': every interval of the difference lies on one side of zero. "
+            "GT persons: ground-truth persons of the evaluation set (TP + FN).")
+    under = ground_truth_note(data)
+    markdown_path.write_text("# Table 2\n\n" + note + "\n\n" + "\n".join(lines) + "\n"
+                             + (f"\n{under}\n" if under else ""))
     return rows
