@@ -162,3 +162,19 @@ def test_outcomes_keep_every_detection_in_score_order():
     assert found.det_score.tolist() == [0.9, 0.7, 0.5, 0.4]
     assert found.det_rank.tolist() == [0, 1, 0, 1] and found.det_tp.tolist() == [True, False, True, False]
     assert found.n_persons == 3 and np.array_equal(found.n_gt, [2, 1, 0])
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_coco_row_reports_pycocotools_own_number_which_scoring_reproduces(seed, monkeypatch):
+    """The row's mAP under coco_101 is COCOeval's (the reference itself, not our reimplementation);
+    the bootstrap's `average_precision` must give the same number, or the intervals would sit around
+    a different value than the row."""
+    gt, found = random_case(seed)
+    row = evaluate_detections(gt, found, 0.25, "coco_101")
+    ours = map50(ImageOutcomes.from_coco(gt, found, "coco_101"))
+    assert row["map50"] == pytest.approx(ours, abs=1e-12)
+    import cg2real.detector.evaluate as evaluate
+
+    monkeypatch.setattr(evaluate, "pycocotools_map50", lambda *a: -1.0)
+    assert evaluate_detections(gt, found, 0.25, "coco_101")["map50"] == -1.0  # it is pycocotools that answers
+    assert evaluate_detections(gt, found, 0.25, "darknet_all_point")["map50"] >= 0

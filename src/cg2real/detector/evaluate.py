@@ -7,16 +7,25 @@ precision-recall curve. Matching and AP follow the configured method (`cg2real.s
 101-point or darknet's all-point). Every detection is matched once; since its outcome depends only
 on the higher-scoring detections of its image, the counts at any threshold follow from cumulative
 sums, which is also how the F1-optimal threshold is found.
+
+With COCO's method the row's mAP@0.50 is pycocotools' own COCOeval, the reference itself;
+`cg2real.scoring` computes the same number (equal to 1e-12 in tests/test_scoring.py) for what
+pycocotools cannot do cheaply: the bootstrap over images in the report.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 from dataclasses import dataclass
 
 import numpy as np
 
-from cg2real.coco import IOU_THRESHOLD
+from cg2real.coco import COCO_MAX_DETS, IOU_THRESHOLD, PERSON_CATEGORY_ID
 from cg2real.scoring import ImageOutcomes, average_precision
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -86,6 +95,42 @@ def map50(outcomes: ImageOutcomes) -> float:
     return average_precision(outcomes)
 
 
+def pycocotools_map50(coco_gt: dict, detections: list[dict], iou_threshold: float = IOU_THRESHOLD) -> float:
+    """pycocotools' AP at one IoU threshold for the person category (all areas, 100 detections per
+    image). No detections give 0.0 (pycocotools cannot load an empty result list)."""
+    if not detections:
+        return 0.0
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    with _pycocotools_output_to_log():
+        gt = COCO()
+        # pycocotools adds keys to the entries it is given (`ignore` flags; result ids and areas)
+        gt.dataset = {**coco_gt, "annotations": [dict(a) for a in coco_gt["annotations"]]}
+        gt.createIndex()
+        dt = gt.loadRes([dict(d) for d in detections])
+        evaluator = COCOeval(gt, dt, iouType="bbox")
+        evaluator.params.catIds = [PERSON_CATEGORY_ID]
+        evaluator.params.iouThrs = np.array([iou_threshold])
+        evaluator.params.maxDets = [COCO_MAX_DETS]
+        evaluator.params.areaRng = [[0.0, 1e10]]
+        evaluator.params.areaRngLbl = ["all"]
+        evaluator.evaluate()
+        evaluator.accumulate()
+    # [iou, recall, category, area, maxDets]; every recall point is set, since there are persons
+    return float(evaluator.eval["precision"][0, :, 0, 0, 0].mean())
+
+
+@contextlib.contextmanager
+def _pycocotools_output_to_log():
+    """pycocotools prints its progress; send it to the debug log instead of the rule's stdout."""
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        yield
+    for line in buffer.getvalue().splitlines():
+        log.debug("pycocotools: %s", line)
+
+
 def evaluate_detections(
     coco_gt: dict, detections: list[dict], conf_threshold: float, ap_method: str,
     iou_threshold: float = IOU_THRESHOLD,
@@ -94,6 +139,9 @@ def evaluate_detections(
     outcomes = ImageOutcomes.from_coco(coco_gt, detections, ap_method, iou_threshold)
     counts = counts_at(outcomes, conf_threshold)
     best = best_f1_threshold(outcomes)
+    ap = map50(outcomes)
+    if ap_method == "coco_101":
+        ap = pycocotools_map50(coco_gt, detections, iou_threshold)
     return {
         "tp": counts.tp,
         "fp": counts.fp,
@@ -101,7 +149,7 @@ def evaluate_detections(
         "precision": counts.precision,
         "recall": counts.recall,
         "f1": counts.f1,
-        "map50": map50(outcomes),
+        "map50": ap,
         "ap_method": ap_method,
         "conf_threshold": float(conf_threshold),
         "iou_threshold": float(iou_threshold),
