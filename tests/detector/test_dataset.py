@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 import yaml
 
-from cg2real.detector.dataset import FrameSource, assemble_condition_set, parse_count, sample_names
+from cg2real.detector.dataset import (FrameSource, assemble_condition_set, hold_out_selection_split, parse_count,
+                                      sample_names)
 from cg2real.errors import DataError
 
 
@@ -105,3 +106,32 @@ def test_a_frame_without_label_file_is_named(sets, tmp_path):
     (sets["real"] / "labels/r03.txt").unlink()
     with pytest.raises(DataError, match="r03.txt is missing"):
         assemble_condition_set([FrameSource(sets["real"], "all", "real_")], sets["val"], 0, tmp_path / "cond")
+
+
+def test_the_selection_split_holds_out_real_frames_only(sets, tmp_path):
+    """Rows with and without CG frames lose the same real frames, and no frame is in both parts."""
+    a = assemble_condition_set([FrameSource(sets["real"], "all", "real_")], sets["val"], 0, tmp_path / "a")
+    b = assemble_condition_set([FrameSource(sets["real"], "all", "real_"), FrameSource(sets["cg"], "all", "cg_")],
+                               sets["val"], 0, tmp_path / "b")
+    split_a = hold_out_selection_split(tmp_path / "a", 0.3, 5, tmp_path / "split_a")
+    split_b = hold_out_selection_split(tmp_path / "b", 0.3, 5, tmp_path / "split_b")
+    assert split_a["held_out"] == split_b["held_out"] and split_a["frames"] == 3  # 30% of 10 real frames
+    assert all(name.startswith("real_") for name in split_b["held_out"])
+    assert split_b["train_frames"] == b["train_frames"] - 3 == 15
+    train = {p.name for p in (tmp_path / "split_b/train/images").iterdir()}
+    held = {p.name for p in (tmp_path / "split_b/held_out/images").iterdir()}
+    assert held == set(split_b["held_out"]) and not train & held and len(train | held) == 18
+    for image in held:  # each link reaches the original frame and its label
+        assert (tmp_path / "split_b/held_out/images" / image).resolve().parent.parent == sets["real"].resolve()
+        assert (tmp_path / "split_b/held_out/labels" / (Path(image).stem + ".txt")).is_file()
+    data = yaml.safe_load((tmp_path / "split_b/data.yaml").read_text())
+    assert (Path(data["path"]) / data["val"]).resolve() == (tmp_path / "split_b/held_out/images").resolve()
+    assert hold_out_selection_split(tmp_path / "b", 0.3, 6, tmp_path / "split_b")["held_out"] != split_b["held_out"]
+    assert len(list((tmp_path / "split_b/held_out/images").iterdir())) == 3  # a rerun leaves no stale link
+
+
+@pytest.mark.parametrize("fraction", [0.01, 1.0])
+def test_a_selection_split_with_an_empty_part_is_refused(sets, tmp_path, fraction):
+    assemble_condition_set([FrameSource(sets["real"], "all", "real_")], sets["val"], 0, tmp_path / "a")
+    with pytest.raises(DataError, match="both need at least one"):
+        hold_out_selection_split(tmp_path / "a", fraction, 0, tmp_path / "split")

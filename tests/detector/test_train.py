@@ -24,14 +24,18 @@ import pytest
 
 from cg2real.detector.dataset import FrameSource, assemble_condition_set
 from cg2real.detector.records import BEST_MAP50, MAP50_KEY, TRAIN_SUMMARY
-from cg2real.detector.train import DetectorTrainSettings, epochs_for_iterations, learning_rate, train_arguments
+from cg2real.detector.train import (DetectorTrainSettings, check_init, epochs_for_iterations, learning_rate,
+                                    train_arguments)
 from cg2real.errors import DataError
+from tests.detector.test_darknet import darknet53_arrays, write_darknet
 from tests.detector.test_dataset import yolo_set
 
 TINY = DetectorTrainSettings(
-    model="yolov3-tinyu.yaml", width_multiple=0.125, weights=None, imgsz=64, batch=4, iterations=6,
-    optimizer="SGD", lr0=0.5, lr_scaling="linear", lr_per_image=0.0025, lrf=0.01, momentum=0.9,
-    weight_decay=0.0005, warmup_epochs=0.0, mosaic=0.0, workers=0, seed=0, amp=False,
+    model="yolov3-tinyu.yaml", width_multiple=0.125, init="scratch", weights=None, imgsz=64, batch=4,
+    iterations=6, optimizer="SGD", lr0=0.5, lr_scaling="linear", lr_per_image=0.0025, schedule="ultralytics",
+    lrf=0.01, momentum=0.9, weight_decay=0.0005, warmup_epochs=0.0, warmup_momentum=0.8, warmup_bias_lr=0.1,
+    burn_in=1000, multi_scale=0.0, mosaic=0.0, val_every_iterations=1, selection="eval_set",
+    selection_fraction=0.1, workers=0, seed=0, amp=False, plots=False,
 )
 # Learns box_set() in a few epochs: 60 iterations x 4 frames / 16 frames = 15 epochs; on this CPU
 # install mAP@0.5 first reaches its ceiling (0.995) at epoch 9 of 15, and no later epoch can beat it.
@@ -125,6 +129,55 @@ def test_learning_rate_rules():
     arguments = train_arguments(TINY, Path("d.yaml"), 3, "cpu", Path("out"))
     assert arguments["nbs"] == arguments["batch"] == 4  # one step per batch: no accumulation
     assert arguments["optimizer"] == "SGD" and arguments["lr0"] == pytest.approx(0.01)
+
+
+def test_the_schedule_presets_reach_ultralytics_as_arguments():
+    ultralytics = train_arguments(replace(TINY, warmup_epochs=3.0), Path("d.yaml"), 3, "cpu", Path("out"))
+    assert (ultralytics["warmup_epochs"], ultralytics["warmup_bias_lr"], ultralytics["lrf"]) == (3.0, 0.1, 0.01)
+    darknet = train_arguments(replace(TINY, schedule="darknet", warmup_epochs=3.0), Path("d.yaml"), 3, "cpu", Path("o"))
+    assert darknet["warmup_epochs"] == 0.0 and darknet["lrf"] == 1.0  # the trainer sets each iteration's rate
+    assert darknet["momentum"] == 0.9 and darknet["weight_decay"] == 0.0005 and not darknet["cos_lr"]
+    assert darknet["patience"] == 0  # no early stopping: all iterations run, as in the paper
+    assert train_arguments(replace(TINY, multi_scale=0.5), Path("d.yaml"), 3, "cpu", Path("o"))["multi_scale"] == 0.5
+
+
+def test_init_decides_what_weights_name_and_what_ultralytics_loads(tmp_path):
+    checkpoint, darknet = tmp_path / "yolov3u.pt", tmp_path / "darknet53.conv.74"
+    checkpoint.write_bytes(b"pt")
+    darknet.write_bytes(b"darknet")
+    coco = replace(TINY, init="coco_detector", weights=str(checkpoint))
+    imagenet = replace(TINY, init="imagenet_backbone", weights=str(darknet))
+    for settings in (TINY, coco, imagenet):
+        check_init(settings)
+    assert train_arguments(coco, Path("d.yaml"), 3, "cpu", tmp_path)["pretrained"] == str(checkpoint)
+    assert train_arguments(imagenet, Path("d.yaml"), 3, "cpu", tmp_path)["pretrained"] is False  # the trainer loads it
+    assert train_arguments(TINY, Path("d.yaml"), 3, "cpu", tmp_path)["pretrained"] is False
+    with pytest.raises(DataError, match="init = scratch, but weights = .*yolov3u.pt: set weights to null"):
+        check_init(replace(TINY, weights=str(checkpoint)))
+    with pytest.raises(DataError, match="init = imagenet_backbone needs detector.train.weights: the path of darknet"):
+        check_init(replace(imagenet, weights=None))
+    with pytest.raises(DataError, match="weights = .*nowhere.74: file not found; put darknet's Darknet-53 ImageNet "
+                                        "weights, darknet53.conv.74 there"):
+        check_init(replace(imagenet, weights=str(tmp_path / "nowhere.74")))
+
+
+@pytest.mark.parametrize("config", ["config.yaml", "config/paper.yaml"])
+def test_the_configs_are_training_settings(config):
+    import yaml
+
+    from cg2real.settings import settings_from_mapping
+
+    section = yaml.safe_load((Path(__file__).resolve().parents[2] / config).read_text())["detector"]["train"]
+    settings = settings_from_mapping(DetectorTrainSettings, section, "detector.train")
+    if config == "config.yaml":  # the demo: fast, from scratch, ultralytics' schedule
+        check_init(settings)
+        assert (settings.init, settings.schedule, settings.multi_scale) == ("scratch", "ultralytics", 0.0)
+    else:  # the paper's setting of each choice
+        assert (settings.init, Path(settings.weights).name) == ("imagenet_backbone", "darknet53.conv.74")
+        assert (settings.schedule, settings.burn_in) == ("darknet", 1000)
+        assert (settings.momentum, settings.weight_decay) == (0.9, 5e-4)
+        assert settings.multi_scale > 0 and settings.selection == "eval_set"
+        assert settings.iterations // settings.val_every_iterations < 100  # not 640 validations for row a
 
 
 def training(work: Path, mode: str, settings: DetectorTrainSettings = TINY) -> subprocess.CompletedProcess:
@@ -376,4 +429,34 @@ def test_missing_pretrained_weights_are_named(tmp_path):
     from cg2real.detector.train import train_detector
 
     with pytest.raises(DataError, match="detector.train.weights = .*yolov3u.pt: file not found"):
-        train_detector(replace(TINY, weights=str(tmp_path / "yolov3u.pt")), tmp_path / "data.yaml", "cpu", tmp_path)
+        train_detector(replace(TINY, init="coco_detector", weights=str(tmp_path / "yolov3u.pt")),
+                       tmp_path / "data.yaml", "cpu", tmp_path)
+
+
+def test_the_paper_recipe_in_miniature(tmp_path):
+    """Darknet-53 backbone (YOLOv3 at 1/8 width, all 52 backbone convolutions), darknet's schedule,
+    multi-scale, validation every 4 iterations and a held-out selection split, in one tiny run:
+    10 real frames, 2 held out, 8 trained on at batch 4 = 2 iterations an epoch, 8 iterations = 4 epochs."""
+    real = yolo_set(tmp_path / "real", [f"r{i}" for i in range(10)])
+    val = yolo_set(tmp_path / "val", [f"v{i}" for i in range(3)])
+    assemble_condition_set([FrameSource(real, "all", "real_")], val, 0, tmp_path / "cond")
+    write_darknet(tmp_path / "darknet53.conv.74", [v for conv in darknet53_arrays(0.125, seed=0) for v in conv])
+    paper = replace(TINY, model="yolov3u.yaml", init="imagenet_backbone", weights=str(tmp_path / "darknet53.conv.74"),
+                    iterations=8, lr_scaling="none", lr0=0.01, schedule="darknet", burn_in=4, multi_scale=0.5,
+                    val_every_iterations=4, selection="held_out", selection_fraction=0.2)
+    done = run_training(tmp_path, "", paper)
+    assert "Darknet-53 backbone: 52 convolutions from" in done.stdout
+    rows = read_results(tmp_path / "run")
+    lr = [float(r["lr/pg0"]) for r in rows]  # the rate of each epoch's last iteration: 1, 3, 5, 7
+    assert lr == pytest.approx([0.01 * (1 / 4) ** 4, 0.01 * (3 / 4) ** 4, 0.01, 0.01 * 0.01], rel=1e-6)
+    assert all(float(r["lr/pg2"]) == float(r["lr/pg0"]) for r in rows)  # no bias warm-up
+    validated = [not np.isnan(float(r[MAP50_KEY])) for r in rows]
+    assert validated == [False, True, False, True]  # iterations 4 and 8
+    summary = json.loads((tmp_path / "run" / TRAIN_SUMMARY).read_text())
+    assert summary["init"] == "imagenet_backbone" and summary["schedule"] == "darknet"
+    assert summary["best"]["epoch"] == 2  # all 0 on noise: the first validated epoch, never a skipped one
+    selection = summary["selection"]
+    assert (selection["set"], selection["frames"], selection["train_frames"]) == ("held_out", 2, 8)
+    split = tmp_path / "run" / "selection"
+    assert sorted(p.name for p in (split / "held_out/images").iterdir()) == sorted(selection["held_out"])
+    assert len(list((split / "train/images").iterdir())) == 8

@@ -5,6 +5,9 @@ A condition's folder holds `train/` and `val/` as ultralytics YOLO folders of re
 path, so labels are linked beside the images), a `data.yaml`, and `selection.json`, the record of
 which frames were drawn. Drawing is a seeded sample of the sorted file names, so raw CG (row b) and
 its CycleGAN translations (rows c-g) use the very same CG frames: the translation keeps names.
+
+A training run may hold some of the condition's real frames out of training to pick its best
+checkpoint on (`hold_out_selection_split`), instead of picking it on the evaluation set as the paper did.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import hashlib
 import json
 import os
 import random
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +27,8 @@ from cg2real.errors import DataError
 from cg2real.images import YOLO_IMAGES, YOLO_LABELS, yolo_data_yaml, yolo_image_names, yolo_label_path
 
 ALL = "all"
+REAL_PREFIX = "real_"  # names of a condition's real training frames (`detector-set` links them so)
+HELD_OUT = "held_out"  # the selection split's folder, beside its `train/`
 
 
 @dataclass(frozen=True)
@@ -142,3 +148,25 @@ def assemble_condition_set(sources: list[FrameSource], val: Path, seed: int, out
     }
     (out / "selection.json").write_text(json.dumps(selection, indent=1))
     return selection
+
+
+def hold_out_selection_split(condition: Path, fraction: float, seed: int, out: Path) -> dict:
+    """Split a condition's training frames into `out/train/` and `out/held_out/` (with a `data.yaml`
+    whose val is the held-out part): a seeded `fraction` of its real frames is held out to pick the best
+    checkpoint on. Only real frames: the evaluation set is real, and every row then loses the same real
+    frames (raw and translated rows keep all their CG frames). Returns the record of the split."""
+    train = condition / "train"
+    names = yolo_image_names(train)
+    real = [n for n in names if n.startswith(REAL_PREFIX)]
+    count = round(fraction * len(real))
+    if not 1 <= count < len(real):
+        raise DataError(f"holding out {fraction:g} of {len(real)} real training frames of {condition} leaves "
+                        f"{count} to select on and {len(real) - count} to train on: both need at least one")
+    held_out = sample_names(real, count, seed, str(train))
+    shutil.rmtree(out, ignore_errors=True)  # a rerun splits afresh (the same way, with the same settings)
+    link_frames(train, [n for n in names if n not in set(held_out)], "", out / "train")
+    link_frames(train, held_out, "", out / HELD_OUT)
+    data = yolo_data_yaml(out, f"train/{YOLO_IMAGES}", f"{HELD_OUT}/{YOLO_IMAGES}")
+    (out / DATA_YAML).write_text(yaml.safe_dump(data, sort_keys=False))
+    return {"set": HELD_OUT, "fraction": fraction, "seed": seed, "frames": count, "train_frames": len(names) - count,
+            "held_out": held_out}

@@ -1,5 +1,7 @@
 """ultralytics' detection trainer, extended to keep the checkpoint of the best validation mAP@0.5, to
-write every checkpoint whole or not at all, and to stop between batches on SIGTERM/SIGINT (stop.py).
+write every checkpoint whole or not at all, and to stop between batches on SIGTERM/SIGINT (stop.py);
+and, from the run's loop settings (schedule.py), to start the backbone from Darknet-53's ImageNet
+weights, to follow darknet's learning-rate schedule, and to validate every n iterations.
 
 Import this module only after `configure_ultralytics_offline()`: it imports ultralytics. It is a
 module of its own because ultralytics' multi-GPU mode re-imports the trainer class by name in each
@@ -14,11 +16,13 @@ from pathlib import Path
 
 import torch
 from ultralytics.models.yolo.detect import DetectionTrainer
-from ultralytics.utils import RANK
+from ultralytics.utils import LOGGER, RANK
 from ultralytics.utils.torch_utils import strip_optimizer
 
 from cg2real.detector import stop
+from cg2real.detector.darknet import load_darknet_backbone
 from cg2real.detector.records import BEST_MAP50, MAP50_KEY
+from cg2real.detector.schedule import LoopSettings, darknet_lr_factor, validation_due
 
 
 def replace_durably(tmp: Path, path: Path) -> None:
@@ -52,15 +56,42 @@ class BestMap50Trainer(DetectionTrainer):
 
     ultralytics' own `best.pt` follows its fitness (mAP@0.5:0.95 in this version); the paper reports
     the checkpoint with the highest mAP@0.5. The best value so far is read back from the kept
-    checkpoint when a run resumes.
+    checkpoint when a run resumes. The loop settings are read from `loop.json` beside ultralytics'
+    run folder (its parent: ultralytics deletes the run folder itself before a multi-GPU start).
     """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.loop = LoopSettings.read(self.save_dir.parent)
         kept = kept_best(self.wdir)
         self.best_map50 = read_record(kept)["map50"] if kept.is_file() else float("-inf")
+        self.batch_in_epoch = 0
         for event in ("on_train_batch_start", "on_val_batch_start"):  # validation also stops: it can be long
             self.add_callback(event, stop.check)
+        if self.loop.schedule == "darknet":
+            for event, callback in (("on_train_epoch_start", _restart_batch_count),
+                                    ("on_train_batch_start", _set_darknet_lr)):
+                if callback not in self.callbacks[event]:  # a multi-GPU worker inherits the parent's callbacks
+                    self.add_callback(event, callback)
+
+    def get_model(self, cfg=None, weights=None, verbose: bool = True):
+        """ultralytics' model; a new one (no checkpoint to load) gets the Darknet-53 backbone weights when
+        the run starts from them. Only the backbone's layers are loaded: the head starts fresh."""
+        model = super().get_model(cfg=cfg, weights=weights, verbose=verbose)
+        if weights is None and self.loop.backbone is not None:
+            backbone = model.model[:len(model.yaml["backbone"])]
+            loaded = load_darknet_backbone(backbone, Path(self.loop.backbone))
+            if RANK in {-1, 0}:
+                LOGGER.info(f"Darknet-53 backbone: {loaded} convolutions from {self.loop.backbone}")
+        return model
+
+    def validate(self):
+        """ultralytics' validation at the epochs schedule.validation_due picks. A skipped epoch reports
+        NaN metrics and no fitness: its results row shows no validation, its checkpoint cannot become
+        the best, and ultralytics' early stopping and NaN recovery ignore it."""
+        if validation_due(self.epoch, len(self.train_loader), self.loop.val_every_iterations, self.epochs):
+            return super().validate()
+        return {key: float("nan") for key in self.metrics}, None
 
     def save_model(self) -> bool:
         """ultralytics' save, into temporary files moved into place in a safe order: the kept best first,
@@ -90,3 +121,17 @@ class BestMap50Trainer(DetectionTrainer):
         if RANK in {-1, 0} and self.last.is_file():
             strip_optimizer(self.last, s=str(partial(self.last)))
             replace_durably(partial(self.last), self.last)
+
+
+def _restart_batch_count(trainer: BestMap50Trainer) -> None:
+    trainer.batch_in_epoch = 0
+
+
+def _set_darknet_lr(trainer: BestMap50Trainer) -> None:
+    """Darknet's rate for this iteration, on every parameter group; runs before each batch, after
+    ultralytics' per-epoch scheduler step (its warm-up is off and its decay flat under this schedule)."""
+    iteration = trainer.epoch * len(trainer.train_loader) + trainer.batch_in_epoch
+    factor = darknet_lr_factor(iteration, trainer.loop.iterations, trainer.loop.burn_in)
+    for group in trainer.optimizer.param_groups:
+        group["lr"] = group["initial_lr"] * factor
+    trainer.batch_in_epoch += 1
