@@ -16,10 +16,10 @@ def _device(text: str) -> str | None:
 
 
 def _detector_set(args: argparse.Namespace) -> None:
-    from cg2real.detector.dataset import DetectorSetSettings, FrameSource, assemble_condition_set
+    from cg2real.detector.dataset import REAL_PREFIX, DetectorSetSettings, FrameSource, assemble_condition_set
 
     settings = settings_from_json(DetectorSetSettings, args.settings, "detector set")
-    sources = [FrameSource(args.real, settings.real_count, "real_")]
+    sources = [FrameSource(args.real, settings.real_count, REAL_PREFIX)]
     if (args.cg is None) != (settings.cg is None):
         raise DataError(f"CG frames: --cg is {args.cg} but the settings draw {settings.cg} (both or neither)")
     if args.cg is not None:
