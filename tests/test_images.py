@@ -17,6 +17,8 @@ from cg2real.images import (
     PERSON_CLASS,
     YOLO_IMAGES,
     YOLO_LABELS,
+    image_file_size,
+    is_jpeg,
     list_crops,
     list_image_files,
     read_rgb,
@@ -84,6 +86,87 @@ def test_unreadable_and_missing_files_are_data_errors_naming_the_file(tmp_path):
         read_rgb(corrupt)
     with pytest.raises(DataError, match="cannot read image .*missing.jpg"):
         read_rgb(tmp_path / "missing.jpg")
+
+
+def textured(height=48, width=128, seed=0) -> np.ndarray:
+    """A smooth random RGB image: JPEG data of a realistic density, not one flat block."""
+    noise = np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    return cv2.GaussianBlur(noise, (5, 5), 0)
+
+
+@pytest.fixture(params=["baseline", "progressive", "restart_markers"])
+def jpeg(request, tmp_path) -> Path:
+    """A whole JPEG of each kind libjpeg writes (restart markers: 0xFFD0-D7 inside the scan data)."""
+    params = {"baseline": [], "progressive": [cv2.IMWRITE_JPEG_PROGRESSIVE, 1],
+              "restart_markers": [cv2.IMWRITE_JPEG_RST_INTERVAL, 1]}[request.param]
+    path = tmp_path / "whole.jpg"
+    assert cv2.imwrite(str(path), textured(), params)
+    return path
+
+
+def test_whole_files_give_their_size(tmp_path, jpeg):
+    assert image_file_size(jpeg) == (128, 48)
+    write_rgb(tmp_path / "frame.png", textured())
+    assert image_file_size(tmp_path / "frame.png") == (128, 48)
+
+
+def test_a_jpeg_cut_anywhere_is_unreadable(tmp_path, jpeg):
+    """Cuts through the header, the scan data and the EOI marker itself (its last byte, 0xD9)."""
+    data = jpeg.read_bytes()
+    cut = tmp_path / "cut.jpg"
+    for length in [*range(0, 700, 13), *range(700, len(data) - 16, 97), *range(len(data) - 16, len(data))]:
+        cut.write_bytes(data[:length])
+        assert image_file_size(cut) == "unreadable_image", f"cut at {length} of {len(data)} bytes"
+
+
+def test_a_png_cut_or_altered_is_unreadable(tmp_path):
+    write_rgb(tmp_path / "frame.png", textured())
+    data = (tmp_path / "frame.png").read_bytes()
+    cut = tmp_path / "cut.png"
+    for length in range(0, len(data) - 4, 97):  # the last 4 bytes are IEND's CRC, after every pixel
+        cut.write_bytes(data[:length])
+        assert image_file_size(cut) == "unreadable_image", f"cut at {length} of {len(data)} bytes"
+    altered = bytearray(data)
+    altered[len(data) // 2] ^= 0xFF  # inside the image data: its chunk's CRC no longer matches
+    cut.write_bytes(bytes(altered))
+    assert image_file_size(cut) == "unreadable_image"
+
+
+def test_empty_missing_and_foreign_files(tmp_path):
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    (tmp_path / "text.jpg").write_bytes(b"<html>404 not found</html>")
+    (tmp_path / "soi_then_garbage.jpg").write_bytes(b"\xff\xd8\xff garbage")
+    (tmp_path / "only_markers.jpg").write_bytes(b"\xff\xd8\xff\xd9")
+    for name in ("empty.jpg", "text.jpg", "soi_then_garbage.jpg", "only_markers.jpg"):
+        assert image_file_size(tmp_path / name) == "unreadable_image", name
+    assert image_file_size(tmp_path / "missing.jpg") == "missing_image"
+    assert image_file_size(tmp_path) == "missing_image"  # a folder is no image file
+
+
+def test_the_content_decides_not_the_suffix(tmp_path, jpeg):
+    write_rgb(tmp_path / "frame.png", textured())
+    (tmp_path / "png_inside.jpg").write_bytes((tmp_path / "frame.png").read_bytes())
+    assert image_file_size(tmp_path / "png_inside.jpg") == (128, 48)
+    assert not is_jpeg(tmp_path / "png_inside.jpg")
+    (tmp_path / "jpeg_inside.png").write_bytes(jpeg.read_bytes())
+    assert image_file_size(tmp_path / "jpeg_inside.png") == (128, 48) and is_jpeg(tmp_path / "jpeg_inside.png")
+
+
+def test_bytes_after_the_end_marker_are_legal_and_decoded_to_check(tmp_path, jpeg):
+    """No EOI at the end of the file: the file is decoded whole, which accepts a trailer but not a cut."""
+    data = jpeg.read_bytes()
+    (tmp_path / "trailer.jpg").write_bytes(data + b"camera maker's trailer")
+    assert image_file_size(tmp_path / "trailer.jpg") == (128, 48)
+    (tmp_path / "cut_with_trailer.jpg").write_bytes(data[: len(data) // 2] + b"trailer")
+    assert image_file_size(tmp_path / "cut_with_trailer.jpg") == "unreadable_image"
+
+
+def test_other_formats_are_decoded_whole(tmp_path):
+    bmp = tmp_path / "frame.bmp"
+    assert cv2.imwrite(str(bmp), textured())
+    assert image_file_size(bmp) == (128, 48)
+    bmp.write_bytes(bmp.read_bytes()[:-500])
+    assert image_file_size(bmp) == "unreadable_image"
 
 
 def test_listing_keeps_image_suffixes_in_any_case_sorted_and_ignores_the_rest(tmp_path):

@@ -1,6 +1,6 @@
 """Image files and folders: RGB reading and writing, tensor conversion, listing, the YOLO layout.
 
-A leaf module: besides the standard library, numpy, cv2 and torch it imports only
+A leaf module: besides the standard library, numpy, cv2, PIL and torch it imports only
 `cg2real.errors`, so any stage can read a frame without importing another stage's code. torch is
 imported only by the tensor conversions, so the data stages that list and write images stay
 torch-free.
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
+from PIL import Image, UnidentifiedImageError
 
 from cg2real.errors import DataError
 
@@ -27,6 +28,54 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 YOLO_IMAGES = "images"
 YOLO_LABELS = "labels"
 PERSON_CLASS = 0  # the detector's one class index; also COCO-pretrained models' person class
+JPEG_START = b"\xff\xd8"  # SOI marker: how a JPEG is told from its content, whatever its suffix
+JPEG_END = b"\xff\xd9"  # EOI marker
+# What PIL raises on a file it cannot parse: unknown format, truncated, bad checksum, bad values.
+_BROKEN = (OSError, SyntaxError, EOFError, ValueError, UnidentifiedImageError)
+
+
+def image_file_size(path: Path) -> tuple[int, int] | str:
+    """(width, height) of an image file whose data is whole, else why it cannot be used:
+    `missing_image` or `unreadable_image`.
+
+    Whole is judged from the file's structure, without decoding the pixels, where the structure
+    is enough (decoding every frame once just to find broken ones was the data stage's main
+    cost): PIL parses the header of any format (a zero-byte file, text, a file cut inside its
+    header fail there). A JPEG must then end with its EOI marker: a cut-off JPEG does not, since
+    inside the entropy-coded data 0xFF is always followed by 0x00 or a restart marker, never by
+    0xD9. A PNG must pass PIL's `verify`: every chunk up to IEND is present and matches its CRC.
+    Any other format, and a JPEG that does not end with EOI (bytes after it are legal), is
+    decoded whole, as before. What neither check nor a full decode catches: a JPEG whose
+    entropy-coded bytes were altered in place (libjpeg decodes it with a warning; PIL raises nothing).
+    The suffix plays no part: a PNG named .jpg is read as the PNG it is.
+    """
+    if not path.is_file():
+        return "missing_image"
+    try:
+        with Image.open(path) as image:
+            size = image.size
+            if image.format == "PNG":
+                image.verify()
+            elif not (image.format == "JPEG" and _ends_with(path, JPEG_END)):
+                image.load()
+            return size
+    except _BROKEN:
+        return "unreadable_image"
+
+
+def _ends_with(path: Path, marker: bytes) -> bool:
+    with path.open("rb") as handle:
+        handle.seek(0, 2)
+        if handle.tell() < len(marker):
+            return False
+        handle.seek(-len(marker), 2)
+        return handle.read() == marker
+
+
+def is_jpeg(path: Path) -> bool:
+    """True when the file's content starts like a JPEG (its suffix is not trusted)."""
+    with path.open("rb") as handle:
+        return handle.read(len(JPEG_START)) == JPEG_START
 
 
 def read_rgb(path: Path) -> np.ndarray:

@@ -3,9 +3,15 @@ from pathlib import Path
 import pytest
 
 from cg2real.boxes import Box, Frame, Person
-from cg2real.data.select import FilterSettings, check_something_kept, decide, image_size
+from cg2real.data.select import (
+    FilterSettings,
+    check_something_kept,
+    decide,
+    height_fraction,
+    keep_target_count,
+    without_height_threshold,
+)
 from cg2real.errors import DataError
-from tests.conftest import write_jpeg
 
 SETTINGS = FilterSettings(
     min_height_fraction=0.2, min_area_fraction=0.01, exclude_occluded=False, exclude_truncated=False, box_tolerance_px=2
@@ -58,18 +64,55 @@ def test_file_problems_make_frames_unusable():
     assert not row.usable and row.reason == "unreadable_image"
 
 
-def test_image_size_detects_missing_corrupt_and_truncated(tmp_path):
-    good = write_jpeg(tmp_path / "good.jpg", 64, 48)
-    assert image_size(good) == (64, 48)
-    assert image_size(tmp_path / "missing.jpg") == "missing_image"
-    (tmp_path / "garbage.jpg").write_bytes(b"not an image")
-    assert image_size(tmp_path / "garbage.jpg") == "unreadable_image"
-    truncated = tmp_path / "truncated.jpg"
-    truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
-    assert image_size(truncated) == "unreadable_image"
-
-
 def test_zero_kept_frames_is_an_error_with_counts():
     rows = [decide(frame(), SIZE, SETTINGS), decide(frame(Person(Box(0, 0, 2, 2))), SIZE, SETTINGS)]
     with pytest.raises(DataError, match=r"kept 0 of 2 frames \((no_person: 1, person_too_small: 1|person_too_small: 1, no_person: 1)\)"):
         check_something_kept(rows, "test")
+
+
+def tall(name: str, height: float, width: float = 10.0) -> Frame:
+    """A frame whose one person is `height` px tall (of 100) and `width` px wide."""
+    return Frame(name, Path(name), persons=(Person(Box(0, 0, width, height)),))
+
+
+def decided_without_height(*frames: Frame, settings: FilterSettings = SETTINGS):
+    return [decide(f, SIZE, without_height_threshold(settings)) for f in frames]
+
+
+def test_target_count_keeps_the_tallest_and_reports_the_threshold():
+    heights = [15, 80, 40, 65, 25, 90]
+    rows = decided_without_height(*(tall(f"f{h}", h) for h in heights), frame())
+    kept, threshold = keep_target_count(rows, 3)
+    assert threshold == 0.65  # the third tallest, of a frame 100 px high
+    assert [r.name for r in kept if r.kept] == ["f80", "f65", "f90"]
+    dropped = {r.name: r for r in kept if r.reason == "person_too_small"}
+    assert set(dropped) == {"f15", "f40", "f25"}
+    assert "0.4000 of the frame height, below 0.6500 (the threshold that keeps 3 frames)" in dropped["f40"].detail
+    assert kept[-1].reason == "no_person"  # other decisions are left as they were
+    assert min(height_fraction(r) for r in kept if r.kept) == threshold
+
+
+def test_target_count_still_applies_the_other_criteria():
+    # area 2 x 90 = 180 < 0.01 x 20000: too thin however tall, so never a candidate
+    rows = decided_without_height(tall("thin", 90, width=2), tall("a", 30), tall("b", 50))
+    kept, threshold = keep_target_count(rows, 1)
+    assert [r.name for r in kept if r.kept] == ["b"] and threshold == 0.5
+
+
+def test_target_count_keeps_every_frame_tied_at_the_threshold():
+    rows = decided_without_height(tall("a", 50), tall("b", 50), tall("c", 60), tall("d", 20))
+    kept, threshold = keep_target_count(rows, 2)
+    assert threshold == 0.5 and [r.name for r in kept if r.kept] == ["a", "b", "c"]
+
+
+def test_target_count_above_the_candidates_keeps_them_all():
+    rows = decided_without_height(tall("a", 10, width=30), tall("b", 50), frame())
+    kept, threshold = keep_target_count(rows, 10)
+    assert [r.name for r in kept if r.kept] == ["a", "b"] and threshold == 0.1
+    assert keep_target_count(decided_without_height(frame()), 5) == (decided_without_height(frame()), 0.0)
+
+
+def test_without_height_threshold_changes_nothing_else():
+    relaxed = without_height_threshold(SETTINGS)
+    assert relaxed.min_height_fraction == 0.0
+    assert {**relaxed.__dict__, "min_height_fraction": SETTINGS.min_height_fraction} == SETTINGS.__dict__

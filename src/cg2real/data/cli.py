@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from cg2real.cli import add_settings, command, optional_path
+from cg2real.errors import DataError
 from cg2real.settings import settings_from_json
 
 
@@ -22,7 +24,8 @@ def _select_bdd100k(args: argparse.Namespace) -> None:
 
     reader = settings_from_json(BDD100KSettings, args.settings, "data.bdd100k")
     select = settings_from_json(FilterSettings, args.filter, "data.filter")
-    select_bdd100k(args.labels, args.images, reader, select, args.out, args.workers, args.copy_on_failure)
+    select_bdd100k(args.labels, args.images, reader, select, args.out, args.workers, args.copy_on_failure,
+                   _target_count(args))
 
 
 def _select_synthia(args: argparse.Namespace) -> None:
@@ -32,7 +35,22 @@ def _select_synthia(args: argparse.Namespace) -> None:
 
     reader = settings_from_json(SynthiaSettings, args.settings, "data.synthia")
     select = settings_from_json(FilterSettings, args.filter, "data.filter")
-    select_synthia(args.root, args.box_file, reader, select, args.out, args.workers, args.copy_on_failure)
+    select_synthia(args.root, args.box_file, reader, select, args.out, args.workers, args.copy_on_failure,
+                   _target_count(args))
+
+
+def _target_count(args: argparse.Namespace) -> int | None:
+    """The entry of --target-counts (data.filter.target_count) for --dataset; None: use the thresholds."""
+    try:
+        counts = json.loads(args.target_counts)
+    except json.JSONDecodeError as err:
+        raise DataError(f"--target-counts is not valid JSON: {err}") from err
+    if not isinstance(counts, dict):
+        raise DataError(f"data.filter.target_count must be an object of counts per data set, got {counts!r}")
+    count = counts.get(args.dataset) if args.dataset else None
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
+        raise DataError(f"data.filter.target_count.{args.dataset} must be a positive integer or null, got {count!r}")
+    return count
 
 
 def _crop_persons(args: argparse.Namespace) -> None:
@@ -43,9 +61,11 @@ def _crop_persons(args: argparse.Namespace) -> None:
 
 
 def _export_detector_set(args: argparse.Namespace) -> None:
+    from cg2real.data.export import ExportSettings
     from cg2real.data.prepare import export_detector_set
 
-    export_detector_set(args.manifest, args.out, args.frames, args.link_mode, args.coco)
+    settings = settings_from_json(ExportSettings, args.settings, "data.export")
+    export_detector_set(args.manifest, args.out, args.frames, settings, args.coco)
 
 
 def _summarize_data(args: argparse.Namespace) -> None:
@@ -63,6 +83,10 @@ def _add_selection_options(parser: argparse.ArgumentParser, reader_section: str)
     parser.add_argument("--copy-on-failure", type=Path, default=None,
                         help="where the manifest is also written when the filter keeps nothing (the log folder)")
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--dataset", default=None,
+                        help="the manifest's data set (real_train, real_val, cg): picks its entry of --target-counts")
+    parser.add_argument("--target-counts", default="{}",
+                        help="JSON of data.filter.target_count: frames to keep per data set (by the height threshold)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -91,7 +115,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     export.add_argument("--manifest", type=Path, required=True)
     export.add_argument("--out", type=Path, required=True)
     export.add_argument("--frames", choices=("kept", "all"), required=True)
-    export.add_argument("--link-mode", choices=("copy", "symlink", "hardlink"), default="copy")
+    add_settings(export, "data.export (without val_frames)")
     export.add_argument("--coco", type=Path, default=None, help="also write COCO ground truth here")
 
     summary = command(sub, "summarize-data", _summarize_data, "counts by filter reason and a box-height histogram")

@@ -2,7 +2,8 @@
 
 YOLO labels are one line per box, `0 cx cy w h`, normalised by the frame size; ultralytics finds
 them by replacing `/images/` with `/labels/` in each image path. The COCO file is the ground truth
-that pycocotools scores the detector against.
+that pycocotools scores the detector against. Both describe the frames as exported, after any
+alignment to one size (`cg2real.data.align`).
 """
 
 from __future__ import annotations
@@ -10,16 +11,26 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from cg2real.boxes import Box
 from cg2real.coco import PERSON_CATEGORY, PERSON_CATEGORY_ID
+from cg2real.data.align import aligned_row, write_resized
 from cg2real.data.manifest import ManifestRow, flat_stem
 from cg2real.images import PERSON_CLASS, YOLO_IMAGES, YOLO_LABELS, yolo_data_yaml
 
 LINK_MODES = ("copy", "symlink", "hardlink")
+
+
+@dataclass(frozen=True)
+class ExportSettings:
+    """Config section data.export, less `val_frames` (the rule picks the frames of each set)."""
+
+    link_mode: str
+    align_size: tuple[int, ...] | None  # [width, height] every frame is brought to; None: as they are
 
 
 def yolo_line(box: Box, width: int, height: int) -> str:
@@ -47,8 +58,12 @@ def place_image(source: Path, target: Path, link_mode: str) -> None:
         shutil.copy2(source, target)
 
 
-def export_yolo(rows: list[ManifestRow], out_dir: Path, link_mode: str) -> list[str]:
-    """Write `out_dir/{images,labels}/` and `data.yaml`; return the exported file names in order."""
+def export_yolo(rows: list[ManifestRow], out_dir: Path, settings: ExportSettings) -> list[str]:
+    """Write `out_dir/{images,labels}/` and `data.yaml`; return the exported file names in order.
+
+    A frame at `settings.align_size` (or any frame, without one) is placed by `settings.link_mode`;
+    another is written resized, its labels from the scaled boxes.
+    """
     images_dir, labels_dir = out_dir / YOLO_IMAGES, out_dir / YOLO_LABELS
     images_dir.mkdir(parents=True, exist_ok=True)
     labels_dir.mkdir(parents=True, exist_ok=True)
@@ -57,8 +72,12 @@ def export_yolo(rows: list[ManifestRow], out_dir: Path, link_mode: str) -> list[
         source = Path(row.image_path)
         stem = flat_stem(row.name)
         file_name = stem + source.suffix.lower()
-        place_image(source, images_dir / file_name, link_mode)
-        lines = [yolo_line(b, row.width, row.height) for b in row.persons]
+        exported = aligned_row(row, settings.align_size)
+        if exported is row:
+            place_image(source, images_dir / file_name, settings.link_mode)
+        else:
+            write_resized(source, images_dir / file_name, exported.width, exported.height)
+        lines = [yolo_line(b, exported.width, exported.height) for b in exported.persons]
         (labels_dir / f"{stem}.txt").write_text("".join(line + "\n" for line in lines))
         file_names.append(file_name)
     write_data_yaml(out_dir)

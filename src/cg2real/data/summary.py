@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import matplotlib
@@ -11,11 +12,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (backend must be chosen first)
 
 from cg2real.data.manifest import ManifestRow  # noqa: E402
-from cg2real.data.select import summarize_reasons  # noqa: E402
+from cg2real.data.select import height_fraction, summarize_reasons  # noqa: E402
 
 
 def summary_counts(rows: list[ManifestRow]) -> dict:
-    """Frame and person counts of one domain, by filter outcome."""
+    """Frame and person counts of one domain, by filter outcome, and the smallest height fraction of
+    a kept frame's largest person: the height threshold that keeps exactly these frames (with
+    `data.filter.target_count`, the threshold found; otherwise at or above the configured one)."""
     kept = [r for r in rows if r.kept]
     return {
         "frames": len(rows),
@@ -23,6 +26,8 @@ def summary_counts(rows: list[ManifestRow]) -> dict:
         "usable": sum(r.usable for r in rows),
         "dropped_by_reason": dict(sorted((k, v) for k, v in summarize_reasons(rows).items() if k != "kept")),
         "persons_in_kept_frames": sum(len(r.persons) for r in kept),
+        # rounded down, so that the value as min_height_fraction keeps these frames again
+        "kept_min_height_fraction": math.floor(min((height_fraction(r) for r in kept), default=0.0) * 1e6) / 1e6,
     }
 
 
