@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from cg2real.compact.finetune import LOSS_TERMS, Optimisation, SparsityTrainer, l1_of_scales, load_trained_run
 from cg2real.compact.generator import CompactGenerator
 from cg2real.cyclegan.networks import define_discriminator
+from cg2real.images import list_crops, read_rgb, to_tensor
 
 CPU = torch.device("cpu")
 
@@ -54,3 +56,19 @@ def test_l1_term_is_weighted_sum_of_absolute_scales(tiny_run):
     terms = trainer.losses(generator, x, x, lambda_l1=0.5)
     expected = sum(generator.widths.values()) + generator.widths["trunk"]  # |-2| counts twice
     assert float(terms["l1"].detach()) == 0.5 * expected
+
+
+def test_adversarial_term_is_the_lsgan_loss_on_the_fixed_crops(tiny_run):
+    """The same number for the same generator (no random crop or flip), computed image by image
+    as the mean of (D_A(G(a)) - 1)^2 over every CG crop, whatever the batch size."""
+    run_dir, crops_a, crops_b = tiny_run
+    run = load_trained_run(run_dir)
+    generator = CompactGenerator.from_resnet(run.g_a)
+    terms = [SparsityTrainer(run, crops_a, crops_b, Optimisation(2e-4, 0.05, batch, 0, seed), CPU)
+             .adversarial_term(generator) for batch, seed in ((1, 0), (4, 3))]
+    assert terms[0] == pytest.approx(terms[1], rel=1e-5)
+    with torch.no_grad():
+        expected = [float(((run.d_a(generator(to_tensor(read_rgb(f)).unsqueeze(0))) - 1) ** 2).mean())
+                    for f in list_crops(crops_a)]
+    assert terms[0] == pytest.approx(sum(expected) / len(expected), rel=1e-5)
+    assert generator.training  # left in the mode it was found in

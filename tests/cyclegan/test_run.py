@@ -124,6 +124,8 @@ def test_set_requires_grad_freezes_and_unfreezes():
 
 @pytest.mark.parametrize("card", [
     ModelCard(generator="resnet_6blocks", ngf=4, epochs=3, processes=2),
+    ModelCard(generator="resnet_6blocks", ngf=4, epochs=3, processes=512, total_batch=512, batch_fraction=0.106,
+              warning="total batch 1 x 512 processes is 10.6% of the 4822 training samples"),
     ModelCard(generator="resnet_6blocks", ngf=4, compact={"stem": 3, "trunk": 5}, source="x/epoch_0002.pt"),
 ])
 def test_card_round_trip(tmp_path, card):
@@ -189,10 +191,12 @@ def test_settings_views_carry_the_flat_values():
     assert asdict(s.network) == {"generator": "resnet_6blocks", "discriminator": "basic", "ngf": 8, "ndf": 4}
     assert set(asdict(s.network)) == ARCHITECTURE
     assert asdict(s.optimiser) == {"lr": 1e-3, "beta1": 0.4, "beta2": 0.999, "lr_scaling": "none",
-                                   "warmup_epochs": 2.0, "n_epochs": 1, "n_epochs_decay": 1}
+                                   "warmup_epochs": 2.0, "n_epochs": 1, "n_epochs_decay": 1, "lr_d_factor": 1.0,
+                                   "lr_policy": "linear", "lr_step_fractions": (0.6, 0.9), "warmup_start": "base"}
     assert asdict(s.augmentation) == {"diffaug_policy": "color", "diffaug_shared": False, "lambda_bcr": 3.0,
                                       "bcr_policy": "", "classic_policies": ("flip",), "classic_contrast": 1.5}
-    assert asdict(s.distribution) == {"scale": 2.0, "simulate_processes": 4, "horovod_cycle_time_ms": 1.0}
+    assert asdict(s.distribution) == {"scale": 2.0, "simulate_processes": 4, "horovod_cycle_time_ms": 1.0,
+                                      "fp16_allreduce": False, "batch_fraction_warning": 0.09}
     assert s.jitter == JitterSettings(load_size=36, crop_size=32, flip=True, classic_policies=("flip",),
                                       classic_contrast=1.5)
     assert "network" not in asdict(s)  # the checkpoint's settings stay the flat fields

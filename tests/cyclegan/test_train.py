@@ -16,10 +16,12 @@ import functools
 from dataclasses import replace
 
 import torch
+import yaml
 
 from cg2real.cyclegan import train as train_module
 from cg2real.cyclegan.distributed import Distributed
 from cg2real.cyclegan.train import CycleGANSettings, CycleGANTrainer, TrainingDiverged, generator_snapshot_due
+from cg2real.settings import settings_from_mapping
 
 TINY = CycleGANSettings(
     generator="resnet_6blocks", discriminator="basic", ngf=4, ndf=4, load_size=36, crop_size=32, flip=True,
@@ -27,7 +29,8 @@ TINY = CycleGANSettings(
     lambda_identity=0.5, pool_size=2, scale=1.0, lr_scaling="none", warmup_epochs=0.0, simulate_processes=1,
     seed=0, keep_checkpoints=2, checkpoint_every=1, num_workers=0, amp="none", channels_last=False, sample_count=2,
     save_generator_every=0, compile=False, horovod_cycle_time_ms=1.0, diffaug_policy="", diffaug_shared=False,
-    lambda_bcr=0.0, bcr_policy="", classic_policies=(), classic_contrast=1.5,
+    lambda_bcr=0.0, bcr_policy="", classic_policies=(), classic_contrast=1.5, lr_d_factor=1.0, lr_policy="linear",
+    lr_step_fractions=(0.6, 0.9), warmup_start="base", fp16_allreduce=False, batch_fraction_warning=0.09,
 )
 CPU = Distributed(torch.device("cpu"))
 
@@ -49,7 +52,7 @@ def weights(trainer: CycleGANTrainer) -> dict[str, torch.Tensor]:
     return {f"{n}.{k}": v.clone() for n, m in trainer.models.items() for k, v in m.state_dict().items()}
 
 
-def test_outputs_of_a_run(tmp_path, crops):
+def test_outputs_of_a_run(tmp_path, crops, caplog):
     out = tmp_path / "run"
     CycleGANTrainer(TINY, CPU, *crops, out).fit()
     metrics = (out / "metrics.csv").read_text().splitlines()
@@ -60,7 +63,11 @@ def test_outputs_of_a_run(tmp_path, crops):
     assert cv2.imread(str(out / "samples/epoch_0002.png")).shape == (2 * 32, 3 * 32, 3)
     state = torch.load(out / "G_cg2real.pt", weights_only=True)
     assert set(state) == set(CycleGANTrainer(TINY, CPU, *crops, tmp_path / "x").models["G_A"].state_dict())
-    assert json.loads((out / "model.json").read_text())["generator"] == "resnet_6blocks"
+    card = json.loads((out / "model.json").read_text())
+    assert card["generator"] == "resnet_6blocks"
+    # 1 image per step of max(4, 3) crops: 25%, beyond paper 004's ~9%, in the card and the log
+    assert card["total_batch"] == 1 and card["batch_fraction"] == 0.25
+    assert "25.0% of the 4 training samples" in card["warning"] and card["warning"] in caplog.text
     assert not (out / "generators").exists()  # save_generator_every: 0 keeps no per-epoch generator
 
 
@@ -145,9 +152,46 @@ def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(tmp_path, crops, m
 def test_learning_rate_scaling_and_warmup(tmp_path, crops):
     linear = replace(TINY, n_epochs=5, lr_scaling="linear", warmup_epochs=2.0, simulate_processes=4)
     trainer = CycleGANTrainer(linear, CPU, *crops, tmp_path / "run")
-    assert trainer.learning_rate(0, 0.5) == pytest.approx(2e-4 * 4 * 0.25)
-    assert trainer.learning_rate(1, 0.0) == pytest.approx(2e-4 * 4 * 0.5)
+    # paper 004's warm-up: from the one-process rate to 4x it
+    assert trainer.learning_rate(0, 0.0) == pytest.approx(2e-4)
+    assert trainer.learning_rate(0, 0.5) == pytest.approx(2e-4 * (1 + 3 * 0.25))
+    assert trainer.learning_rate(1, 0.0) == pytest.approx(2e-4 * (1 + 3 * 0.5))
     assert trainer.learning_rate(3, 0.0) == pytest.approx(2e-4 * 4)  # warm-up over, no decay yet
+    old = CycleGANTrainer(replace(linear, warmup_start="zero"), CPU, *crops, tmp_path / "old")
+    assert old.learning_rate(0, 0.5) == pytest.approx(2e-4 * 4 * 0.25)
+    assert old.learning_rate(1, 0.0) == pytest.approx(2e-4 * 4 * 0.5)
+
+
+def test_step_policy_drops_the_rate_tenfold_at_its_milestones(tmp_path, crops):
+    step = CycleGANTrainer(replace(TINY, n_epochs=5, n_epochs_decay=5, lr_policy="step"), CPU, *crops, tmp_path / "r")
+    assert [step.learning_rate(e, 0.0) for e in (5, 6, 8, 9)] == pytest.approx([2e-4, 2e-5, 2e-5, 2e-6])
+
+
+def test_half_discriminator_rate_halves_its_adam_step(tmp_path, crops):
+    """lr_d_factor 0.5 (paper 000's text) halves every D update of the same first step; the
+    reference's halved D loss alone would not (Adam's step ignores a loss scale), and G's is unchanged."""
+    batch = [tuple(torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(i)) * 2 - 1 for i in (3, 4))]
+    deltas = {}
+    for factor in (1.0, 0.5):
+        trainer = CycleGANTrainer(replace(TINY, lr_d_factor=factor), CPU, *crops, tmp_path / str(factor))
+        before = weights(trainer)
+        trainer.train_step(batch)
+        deltas[factor] = {k: v - before[k] for k, v in weights(trainer).items()}
+        trainer._set_lr(1e-3)
+        assert [g["lr"] for g in trainer.opt_d.param_groups] == [pytest.approx(1e-3 * factor)]
+    for key, full in deltas[1.0].items():
+        expected = full * 0.5 if key.startswith("D_") else full
+        torch.testing.assert_close(deltas[0.5][key], expected, rtol=1e-3, atol=1e-8,
+                                   msg=lambda m, key=key: f"{key}: {m}")
+    assert all(float(deltas[1.0][k].abs().max()) > 1e-5 for k in deltas[1.0] if k.startswith("D_") and "weight" in k)
+
+
+def test_batch_warning_counts_simulated_processes_and_follows_its_threshold(tmp_path, crops):
+    simulated = CycleGANTrainer(replace(TINY, simulate_processes=2), CPU, *crops, tmp_path / "a")
+    assert simulated.batch_fraction() == pytest.approx(0.5)  # 1 x 2 of max(4, 3) crops
+    assert "1 x 2 processes is 50.0%" in simulated.batch_warning()
+    relaxed = CycleGANTrainer(replace(TINY, batch_fraction_warning=0.5), CPU, *crops, tmp_path / "b")
+    assert relaxed.batch_warning() is None
 
 
 DDP_SCRIPT = textwrap.dedent(
@@ -158,7 +202,7 @@ DDP_SCRIPT = textwrap.dedent(
     from cg2real.cyclegan.train import CycleGANSettings, CycleGANTrainer
     settings = CycleGANSettings(**json.loads(sys.argv[1]))
     a, b, out = (Path(p) for p in sys.argv[2:5])
-    dist = init_distributed(sys.argv[5], "cpu")
+    dist = init_distributed(sys.argv[5], "cpu", fp16_allreduce=settings.fp16_allreduce)
     trainer = CycleGANTrainer(settings, dist, a, b, out)
     inputs = torch.load(out / "inputs.pt")
     k = settings.simulate_processes
@@ -172,18 +216,15 @@ DDP_SCRIPT = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("backend", ["torch", "horovod"])
-@pytest.mark.parametrize("per_rank", [1, 2], ids=["1-sample", "2-accumulated"])
-def test_two_processes_equal_one_process_accumulating_all_samples(tmp_path, crops, backend, per_rank):
-    """2 ranks x `per_rank` samples (accumulated with simulate_processes) step like 1 process that
-    accumulates all 2 x `per_rank`: each rank's averaged gradients equal the one process's mean
-    gradient (a sum over the ranks, or a wrong 1/k, would be off by 2x), and so do the weights.
-    horovod is built by `make setup` (tools/build_horovod.sh): a broken build fails here."""
-    # the pools are per process by design; switch them off here
-    settings = replace(TINY, pool_size=0, simulate_processes=per_rank)
+def two_rank_inputs(per_rank: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """2 x `per_rank` (CG, real) pairs of random 32 px images: the first `per_rank` for rank 0."""
     generator = torch.Generator().manual_seed(5)
-    inputs = [tuple(torch.rand(1, 3, 32, 32, generator=generator) * 2 - 1 for _ in range(2))
-              for _ in range(2 * per_rank)]
+    return [tuple(torch.rand(1, 3, 32, 32, generator=generator) * 2 - 1 for _ in range(2)) for _ in range(2 * per_rank)]
+
+
+def run_two_ranks(tmp_path: Path, crops: tuple[Path, Path], settings: CycleGANSettings, backend: str,
+                  inputs: list) -> list[dict]:
+    """One `train_step` on 2 gloo ranks of `backend` (DDP_SCRIPT); each rank's weights and gradients after it."""
     out = tmp_path / "ddp"
     out.mkdir()
     torch.save(inputs, out / "inputs.pt")
@@ -197,13 +238,25 @@ def test_two_processes_equal_one_process_accumulating_all_samples(tmp_path, crop
                    sys.executable, str(script)]
     done = subprocess.run([*command, *args], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return [torch.load(out / f"rank{r}.pt", weights_only=True) for r in (0, 1)]
 
+
+@pytest.mark.parametrize("backend", ["torch", "horovod"])
+@pytest.mark.parametrize("per_rank", [1, 2], ids=["1-sample", "2-accumulated"])
+def test_two_processes_equal_one_process_accumulating_all_samples(tmp_path, crops, backend, per_rank):
+    """2 ranks x `per_rank` samples (accumulated with simulate_processes) step like 1 process that
+    accumulates all 2 x `per_rank`: each rank's averaged gradients equal the one process's mean
+    gradient (a sum over the ranks, or a wrong 1/k, would be off by 2x), and so do the weights.
+    horovod is built by `make setup` (tools/build_horovod.sh): a broken build fails here."""
+    # the pools are per process by design; switch them off here
+    settings = replace(TINY, pool_size=0, simulate_processes=per_rank)
+    inputs = two_rank_inputs(per_rank)
+    saved = run_two_ranks(tmp_path, crops, settings, backend, inputs)
     single = CycleGANTrainer(replace(settings, simulate_processes=2 * per_rank), CPU, *crops, tmp_path / "single")
     before = weights(single)
     single.train_step(inputs)
     expected = weights(single)
     gradients = {f"{n}.{k}": p.grad for n, m in single.models.items() for k, p in m.named_parameters()}
-    saved = [torch.load(out / f"rank{r}.pt", weights_only=True) for r in (0, 1)]
     ranks = [rank["weights"] for rank in saved]
     noise_floor = 1e-4 * max(float(g.abs().max()) for g in gradients.values())
     for key, gradient in gradients.items():
@@ -220,6 +273,29 @@ def test_two_processes_equal_one_process_accumulating_all_samples(tmp_path, crop
         compared += int(informative.sum())
     assert compared > 0.9 * sum(v.numel() for v in expected.values())
     assert all(not torch.equal(before[k], expected[k]) for k in expected if "weight" in k)  # the step moved them
+
+
+@pytest.mark.parametrize("backend", ["torch", "horovod"])
+def test_fp16_allreduce_sends_half_precision_gradients_close_to_fp32(tmp_path, crops, backend):
+    """fp16_allreduce: the averaged gradients went through float16 (every element is a float16
+    value, which float32 sums almost never are) and stay within float16's rounding of the one
+    process's float32 mean gradient; the ranks still step identically."""
+    settings = replace(TINY, pool_size=0, fp16_allreduce=True)
+    inputs = two_rank_inputs(1)
+    saved = run_two_ranks(tmp_path, crops, settings, backend, inputs)
+    single = CycleGANTrainer(replace(settings, simulate_processes=2), CPU, *crops, tmp_path / "single")
+    single.train_step(inputs)
+    gradients = {f"{n}.{k}": p.grad for n, m in single.models.items() for k, p in m.named_parameters()}
+    largest = max(float(g.abs().max()) for g in gradients.values())
+    for key, gradient in gradients.items():
+        for rank in saved:
+            sent = rank["gradients"][key]
+            assert torch.equal(sent, sent.half().float()), f"{key} was not sent as float16"
+            # float16 keeps 11 significant bits: a relative error of 2^-11 per rounding, two roundings
+            torch.testing.assert_close(sent, gradient, rtol=2e-3, atol=1e-3 * largest,
+                                       msg=lambda m, key=key: f"{key}: {m}")
+        assert torch.equal(saved[0]["weights"][key], saved[1]["weights"][key]), key
+    assert not all(torch.equal(g, g.half().float()) for g in gradients.values())  # float32 sums are not float16
 
 
 def test_compiled_forward_passes_train_like_eager_ones(tmp_path, crops, monkeypatch):
@@ -289,6 +365,22 @@ def test_augmentation_and_bcr_change_only_the_adversarial_terms(tmp_path, crops)
     for name in ("cycle_A", "cycle_B", "idt_A", "idt_B"):
         assert float(on[name]) == pytest.approx(float(off[name]), rel=1e-6), name
     assert trainer._loader(0).dataset.settings.classic_policies == ("hflip",)  # the crops get paper 002's policy
+
+
+def test_config_files_and_schema_hold_every_setting_and_the_paper_config_the_papers_values():
+    """Demo, paper and schema defaults all build CycleGANSettings; config/paper.yaml uses paper 000's
+    D rate and paper 004's warm-up start, the demo the reference code's D rate."""
+    repo = Path(__file__).resolve().parents[2]
+    schema = yaml.safe_load((repo / "schemas/config.schema.yaml").read_text())
+    defaults = {name: spec["default"] for name, spec in schema["$defs"]["cyclegan_settings"]["properties"].items()}
+    assert set(schema["properties"]["cyclegan"]["properties"]["defaults"]["required"]) == set(asdict(TINY))
+    built = {name: settings_from_mapping(CycleGANSettings, values, "cyclegan") for name, values in (
+        ("schema", defaults),
+        *((name, yaml.safe_load((repo / name).read_text())["cyclegan"]["defaults"])
+          for name in ("config.yaml", "config/paper.yaml")))}
+    paper, demo, reference = built["config/paper.yaml"], built["config.yaml"], built["schema"]
+    assert (paper.lr_d_factor, paper.warmup_start, paper.lr_policy) == (0.5, "base", "linear")
+    assert demo.lr_d_factor == reference.lr_d_factor == 1.0 and reference.batch_fraction_warning == 0.09
 
 
 def test_bcr_without_its_transform_is_refused(tmp_path, crops):

@@ -7,11 +7,22 @@
    parameters) is at most `target_fraction` of the original, or after `max_steps` steps. The
    retraining after the last prune drops the penalty: nothing more will be cut, so the scales need
    not shrink further.
+3. Guard: after each step's retraining, the adversarial term (`SparsityTrainer.adversarial_term`,
+   on fixed CG crops against the frozen D_A) may exceed the previous kept step's by at most
+   `max_adversarial_rise` (relative). Otherwise the step is rolled back (the pre-step generator is
+   kept) and compaction STOPS there: a step that the retraining could not bring back to realism
+   says the generator has reached the size at which it starts to fail, and retrying with ever
+   smaller steps would mostly spend time for a few channels. The rolled-back step stays in the
+   report (`rolled_back` true); its generator is not kept. A generator kept this way had its last
+   retraining with the L1 penalty on (it was not known to be the last).
 
 Outputs in the output folder: `G_cg2real.pt` + `model.json` (loadable by `load_generator`, so the
 compact generator can replace a run's in translation), `report.csv` (one row per step: size,
-MACs, CPU latency, channels kept and removed, mean loss terms) and `summary.json` (the run's
-generator as trained vs the final one).
+MACs, CPU latency, channels kept and removed, mean loss terms, the adversarial term, whether it
+was rolled back), `summary.json` (the run's generator as trained vs the final one) and
+`steps/step_<k>/` with the generator and card of every kept step (0 = before any prune), in the
+format of the final one, so that its FID can be measured per step: this stage may not import the
+metrics package, which reads generator folders of this format.
 """
 
 from __future__ import annotations
@@ -19,6 +30,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import shutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,10 +39,11 @@ import torch
 from torch import nn
 
 from cg2real.compact.cost import count_macs, count_parameters, cpu_latency_ms
-from cg2real.compact.finetune import Optimisation, SparsityTrainer, load_trained_run
+from cg2real.compact.finetune import Optimisation, SparsityTrainer, TrainedRun, load_trained_run
 from cg2real.compact.generator import CompactGenerator, model_card, save_compact_generator
-from cg2real.compact.paths import CARD, REPORT, SUMMARY, WEIGHTS
+from cg2real.compact.paths import CARD, REPORT, STEPS, SUMMARY, WEIGHTS, step_folder
 from cg2real.compact.prune import channels_to_keep, prune
+from cg2real.cyclegan.run import ModelCard
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +67,7 @@ class CompactSettings:
     input_size: int
     latency_repeats: int
     seed: int
+    max_adversarial_rise: float
 
 
 @dataclass(frozen=True)
@@ -74,12 +88,19 @@ SIZE: dict[str, Callable[[nn.Module, CompactSettings], int]] = {
 }
 
 
-def report_row(step: int, generator: CompactGenerator, cost: Cost, pruned: int, losses: dict[str, float]) -> dict:
+def report_row(step: int, generator: CompactGenerator, cost: Cost, pruned: int, losses: dict[str, float],
+               adversarial: float, rolled_back: bool) -> dict:
     return {
         "step": step, **asdict(cost), "kept_channels": sum(generator.widths.values()), "pruned_channels": pruned,
         **{name: round(value, 6) for name, value in losses.items()},
+        "adversarial": round(adversarial, 6), "rolled_back": rolled_back,
         "widths": " ".join(f"{name}={width}" for name, width in generator.widths.items()),
     }
+
+
+def adversarial_rose(before: float, after: float, tolerance: float) -> bool:
+    """Whether the adversarial term rose by more than `tolerance` x its value before the step."""
+    return after > before * (1.0 + tolerance)
 
 
 def write_report(rows: list[dict], path: Path) -> None:
@@ -90,7 +111,7 @@ def write_report(rows: list[dict], path: Path) -> None:
 
 
 def summarize(original: Cost, final: Cost, settings: CompactSettings, reached: bool, steps: int,
-              generator: CompactGenerator) -> dict:
+              generator: CompactGenerator, rolled_back_step: int | None) -> dict:
     return {
         "original": asdict(original),
         "final": asdict(final),
@@ -98,9 +119,22 @@ def summarize(original: Cost, final: Cost, settings: CompactSettings, reached: b
                   "latency": original.latency_ms / final.latency_ms},
         "target": {"measure": settings.target_measure, "fraction": settings.target_fraction, "reached": reached},
         "steps": steps,
+        "rolled_back_step": rolled_back_step,
         "input_size": settings.input_size,
         "widths": generator.widths,
     }
+
+
+def card_for(generator: CompactGenerator, run: TrainedRun) -> ModelCard:
+    """The model card of a compact generator pruned from `run`'s G_A."""
+    return model_card(generator, run.settings["generator"], run.settings["ngf"], a="cg", b="real",
+                      source=str(run.checkpoint))
+
+
+def save_step(generator: CompactGenerator, card: ModelCard, out_dir: Path, step: int) -> None:
+    """The generator kept at `step` in `steps/step_<k>/`, for FID per step (module docstring)."""
+    folder = step_folder(out_dir, step)
+    save_compact_generator(generator, card, folder / WEIGHTS, folder / CARD)
 
 
 def compact_generator(run_dir: Path, crops_a: Path, crops_b: Path, settings: CompactSettings,
@@ -113,27 +147,38 @@ def compact_generator(run_dir: Path, crops_a: Path, crops_b: Path, settings: Com
     trainer = SparsityTrainer(run, crops_a, crops_b, optimisation, device)
     original = measure(run.g_a, settings)
     goal = settings.target_fraction * SIZE[settings.target_measure](run.g_a, settings)
+    shutil.rmtree(out_dir / STEPS, ignore_errors=True)  # an earlier compaction's steps are not this one's
     generator = CompactGenerator.from_resnet(run.g_a).to(device)
     losses = trainer.fit(generator, settings.sparsity_epochs, settings.lambda_l1, step=0)
-    rows = [report_row(0, generator, measure(generator, settings), 0, losses)]
-    reached, step = False, 0
+    adversarial = trainer.adversarial_term(generator)
+    rows = [report_row(0, generator, measure(generator, settings), 0, losses, adversarial, False)]
+    kept_row = rows[0]
+    save_step(generator, card_for(generator, run), out_dir, 0)
+    reached, step, rolled_back_step = False, 0, None
     while not reached and step < settings.max_steps:
         step += 1
         before = sum(generator.widths.values())
-        generator = prune(generator, channels_to_keep(generator, settings.threshold, settings.prune_step))
-        reached = SIZE[settings.target_measure](generator, settings) <= goal
-        last = reached or step == settings.max_steps
-        losses = trainer.fit(generator, settings.finetune_epochs, 0.0 if last else settings.lambda_l1, step)
-        pruned = before - sum(generator.widths.values())
-        rows.append(report_row(step, generator, measure(generator, settings), pruned, losses))
+        candidate = prune(generator, channels_to_keep(generator, settings.threshold, settings.prune_step))
+        small_enough = SIZE[settings.target_measure](candidate, settings) <= goal
+        last = small_enough or step == settings.max_steps
+        losses = trainer.fit(candidate, settings.finetune_epochs, 0.0 if last else settings.lambda_l1, step)
+        after = trainer.adversarial_term(candidate)
+        rose = adversarial_rose(adversarial, after, settings.max_adversarial_rise)
+        pruned = before - sum(candidate.widths.values())
+        rows.append(report_row(step, candidate, measure(candidate, settings), pruned, losses, after, rose))
         log.info("step %d: %s", step, ", ".join(f"{k} {v}" for k, v in rows[-1].items() if k != "step"))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    card = model_card(generator, run.settings["generator"], run.settings["ngf"], a="cg", b="real",
-                      source=str(run.checkpoint))
-    save_compact_generator(generator.eval(), card, out_dir / WEIGHTS, out_dir / CARD)
+        if rose:
+            rolled_back_step = step
+            log.warning("step %d raised the adversarial term from %.4g to %.4g (more than %.0f%%): rolled back "
+                        "to step %d's generator and stopped", step, adversarial, after,
+                        100 * settings.max_adversarial_rise, kept_row["step"])
+            break
+        generator, adversarial, reached, kept_row = candidate, after, small_enough, rows[-1]
+        save_step(generator, card_for(generator, run), out_dir, step)
+    save_compact_generator(generator.eval(), card_for(generator, run), out_dir / WEIGHTS, out_dir / CARD)
     write_report(rows, out_dir / REPORT)
-    final = Cost(rows[-1]["params"], rows[-1]["macs"], rows[-1]["latency_ms"])
-    summary = summarize(original, final, settings, reached, step, generator)
+    final = Cost(kept_row["params"], kept_row["macs"], kept_row["latency_ms"])
+    summary = summarize(original, final, settings, reached, step, generator, rolled_back_step)
     (out_dir / SUMMARY).write_text(json.dumps(summary, indent=1))
     if not reached:
         log.warning("target %s <= %.3g x original not reached after %d steps", settings.target_measure,

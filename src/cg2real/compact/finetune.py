@@ -141,6 +141,25 @@ class SparsityTrainer:
                                  {"params": generator.scale_parameters(), "lr": self.optimisation.scale_lr}],
                                 betas=betas)
 
+    @torch.no_grad()
+    def adversarial_term(self, generator: CompactGenerator) -> float:
+        """Mean LSGAN(D_A(G_A(a))) over every CG crop, resized to the training patch without jitter,
+        in file order: the same images for every generator, so steps compare on equal terms (the
+        training means of `fit` move with the weights and the random crops)."""
+        size = self.jitter.crop_size
+        fixed = JitterSettings(size, size, False)
+        order = list(range(len(self.files_a)))
+        dataset = UnpairedCrops(self.files_a, self.files_b, order, fixed, (self.optimisation.seed,))
+        loader = DataLoader(dataset, batch_size=self.optimisation.batch_size, num_workers=self.optimisation.num_workers)
+        was_training = generator.training
+        generator.eval()
+        total = 0.0
+        for real_a, _ in loader:
+            fake_b = generator(real_a.to(self.device))
+            total += float(lsgan_loss(self.run.d_a(fake_b), True)) * len(real_a)
+        generator.train(was_training)
+        return total / len(self.files_a)
+
     def fit(self, generator: CompactGenerator, epochs: int, lambda_l1: float, step: int) -> dict[str, float]:
         """Train `generator` in place for `epochs`; the mean of each loss term (and `loss`, their sum)."""
         generator.train()

@@ -16,6 +16,12 @@ generators' loss calls the discriminators while they are frozen; DDP handles bot
 per parameter per backward; frozen parameters are skipped), which the 2-process equality test
 checks against one process.
 
+`fp16_allreduce` sends the gradients as float16 (half the bytes; the weights, the optimiser and the
+arithmetic stay float32): DDP's `fp16_compress_hook` on each wrapped network, horovod's
+`Compression.fp16` in its optimiser. Paper 004's ChainerMN runs did the same ("FP32 compute, FP16
+AllReduce"); paper 000 does not say, and horovod's default (and ours) is float32. One process has
+nothing to send, so the switch has no effect there.
+
 A training process dies with its parent (`init_distributed` arms `launch.die_with_parent`), so a
 killed job leaves no worker behind; `vote` lets the ranks agree, without stalling a step, that one
 of them was asked to stop (SIGTERM), so all stop after the same step.
@@ -32,6 +38,7 @@ from contextlib import AbstractContextManager, ExitStack, nullcontext
 
 import torch
 import torch.distributed as dist
+from torch.distributed.algorithms.ddp_comm_hooks import default_hooks
 from torch.nn.parallel import DistributedDataParallel
 
 from cg2real.launch import LAUNCHER_VARIABLE, die_with_parent, launcher_is_ancestor
@@ -105,8 +112,9 @@ class TorchDistributed(Distributed):
 
     name = "torch"
 
-    def __init__(self, device: torch.device) -> None:
+    def __init__(self, device: torch.device, fp16_allreduce: bool = False) -> None:
         super().__init__(device)
+        self.fp16_allreduce = fp16_allreduce
         if not dist.is_initialized():
             dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
         self.rank = dist.get_rank()
@@ -117,7 +125,10 @@ class TorchDistributed(Distributed):
         # DDP's constructor broadcasts rank 0's parameters (so `broadcast_state` has nothing left to
         # do here); there are no buffers to keep in sync (instance norm keeps no running stats)
         device_ids = [self.device.index] if self.device.type == "cuda" else None
-        return DistributedDataParallel(model, device_ids=device_ids, broadcast_buffers=False)
+        wrapped = DistributedDataParallel(model, device_ids=device_ids, broadcast_buffers=False)
+        if self.fp16_allreduce:
+            wrapped.register_comm_hook(None, default_hooks.fp16_compress_hook)
+        return wrapped
 
     def accumulating(self, models: Iterable[torch.nn.Module]) -> AbstractContextManager:
         stack = ExitStack()
@@ -163,11 +174,12 @@ class HorovodDistributed(Distributed):
 
     name = "horovod"
 
-    def __init__(self, device: torch.device, cycle_time_ms: float | None = None) -> None:
+    def __init__(self, device: torch.device, cycle_time_ms: float | None = None, fp16_allreduce: bool = False) -> None:
         super().__init__(device)
         import horovod.torch as hvd  # imported here: horovod is only needed by this backend
 
         self.hvd = hvd
+        self.compression = hvd.Compression.fp16 if fp16_allreduce else hvd.Compression.none
         apply_cycle_time(os.environ, cycle_time_ms)
         hvd.init()
         self.rank = hvd.rank()
@@ -182,7 +194,8 @@ class HorovodDistributed(Distributed):
         # and at scale each avoided allreduce saves a ring latency (docs/scaling.md).
         named = [(f"{prefix}.{name}", p) for name, p in model.named_parameters()]
         return self.hvd.DistributedOptimizer(optimizer, named_parameters=named, op=self.hvd.Average, groups=1,
-                                             backward_passes_per_step=backward_passes)
+                                             backward_passes_per_step=backward_passes,
+                                             compression=self.compression)
 
     def broadcast_optimizer(self, optimizer: torch.optim.Optimizer) -> None:
         # Only with state: on an empty optimiser horovod first runs a zero-gradient step to create
@@ -243,8 +256,10 @@ def local_rank_from_env() -> int:
     return 0
 
 
-def init_distributed(backend: str, device: str, horovod_cycle_time_ms: float | None = None) -> Distributed:
-    """The backend object for this process (device chosen from the local rank).
+def init_distributed(backend: str, device: str, horovod_cycle_time_ms: float | None = None,
+                     fp16_allreduce: bool = False) -> Distributed:
+    """The backend object for this process (device chosen from the local rank; gradients sent as
+    float16 when `fp16_allreduce`).
 
     A process started by a runner (torchrun, horovodrun, mpirun) or by `cg2real launch` first
     arms `die_with_parent`: torchrun starts workers in sessions of their own, out of reach of a
@@ -258,7 +273,7 @@ def init_distributed(backend: str, device: str, horovod_cycle_time_ms: float | N
             raise SystemExit(f"the launcher ({os.environ[LAUNCHER_VARIABLE]}) is gone; not training")
     torch_device = pick_device(device, local_rank_from_env())
     if backend == "torch":
-        return TorchDistributed(torch_device)
+        return TorchDistributed(torch_device, fp16_allreduce)
     if backend == "horovod":
-        return HorovodDistributed(torch_device, horovod_cycle_time_ms)
+        return HorovodDistributed(torch_device, horovod_cycle_time_ms, fp16_allreduce)
     return Distributed(torch_device)

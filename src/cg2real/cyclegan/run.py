@@ -160,6 +160,9 @@ class ModelCard:
     b: str = "real"  # ... to domain b
     epochs: int | None = None  # epochs trained (a CycleGAN run's card)
     processes: int | None = None  # processes it was trained on (a CycleGAN run's card)
+    total_batch: int | None = None  # images per optimiser step over all processes (a CycleGAN run's card)
+    batch_fraction: float | None = None  # total_batch / distinct training samples (paper 004's measure)
+    warning: str | None = None  # why the run may train worse than the paper's (a batch beyond ~9%)
     source: str | None = None  # the checkpoint a compact generator was pruned from
 
     @property
@@ -174,6 +177,7 @@ class ModelCard:
 _REQUIRED = ("generator", "ngf")  # what a reader needs to rebuild a generator; the rest is optional
 _TYPES: dict[str, type] = {
     "generator": str, "ngf": int, "compact": dict, "a": str, "b": str, "epochs": int, "processes": int, "source": str,
+    "total_batch": int, "batch_fraction": float, "warning": str,
 }
 
 

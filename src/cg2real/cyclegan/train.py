@@ -3,7 +3,16 @@
 Names follow the reference code: domain A is CG (SYNTHIA), B is real (BDD100K); G_A: A -> B (the
 CG-to-real translator we keep), G_B: B -> A; D_A judges real-looking images (fake_B vs real_B), D_B
 judges CG-looking ones. One step: update both generators with the discriminators frozen, then both
-discriminators on pooled fakes, with the discriminator loss halved (so D learns at half G's rate).
+discriminators on pooled fakes. D's loss is halved as in the reference code, which does NOT slow D
+down: Adam's step is invariant to a constant loss scale (it divides the gradient's mean by its
+RMS), so the reference's D learns at G's rate. `lr_d_factor: 0.5` gives D half G's learning rate,
+what paper 000 (appendix A.1.2) states; 1.0 is the reference code.
+
+Learning rate (`schedule`): the reference's linear decay or paper 004's x0.1 steps (`lr_policy`),
+optionally scaled with the process count and warmed up from the one-process rate (`warmup_start:
+base`, 004's gradual warm-up). When the total batch passes `batch_fraction_warning` of the training
+set (paper 004: accuracy fell beyond ~9%), the log and the model card say so.
+`fp16_allreduce` halves the gradients' traffic (`distributed`).
 
 Data parallelism (paper 000, section 3.2): each of n processes draws `scale x D / n` samples per
 epoch (`sharding.shard_indices`); gradients are averaged over processes before every optimiser step.
@@ -58,7 +67,7 @@ from cg2real.cyclegan.losses import cycle_loss, identity_loss, lsgan_loss
 from cg2real.cyclegan.networks import define_discriminator, define_generator, set_requires_grad
 from cg2real.cyclegan.pool import ImagePool
 from cg2real.cyclegan.run import ModelCard, RunPaths, atomic_save, lock_run_folder, write_model_card
-from cg2real.cyclegan.schedule import lr_for, reference_lr_factor, warmup_factor
+from cg2real.cyclegan.schedule import batch_fraction, decay_factor, lr_for, warmed_up_lr
 from cg2real.cyclegan.sharding import shard_indices
 from cg2real.errors import DataError
 from cg2real.images import list_crops, read_rgb, to_image, to_tensor
@@ -112,6 +121,10 @@ class OptimiserSettings:
     warmup_epochs: float
     n_epochs: int
     n_epochs_decay: int
+    lr_d_factor: float
+    lr_policy: str
+    lr_step_fractions: tuple[float, ...]
+    warmup_start: str
 
 
 @dataclass(frozen=True)
@@ -128,11 +141,13 @@ class AugmentationSettings:
 
 @dataclass(frozen=True)
 class DistributionSettings:
-    """Data parallelism: the epoch's scale, simulated processes, horovod's cycle time."""
+    """Data parallelism: the epoch's scale, simulated processes, horovod's cycle time, fp16 gradients."""
 
     scale: float
     simulate_processes: int
     horovod_cycle_time_ms: float
+    fp16_allreduce: bool
+    batch_fraction_warning: float
 
 
 def _view(cls: type, settings: object):
@@ -179,6 +194,12 @@ class CycleGANSettings:
     bcr_policy: str
     classic_policies: tuple[str, ...]
     classic_contrast: float
+    lr_d_factor: float
+    lr_policy: str
+    lr_step_fractions: tuple[float, ...]
+    warmup_start: str
+    fp16_allreduce: bool
+    batch_fraction_warning: float
 
     @property
     def epochs(self) -> int:
@@ -265,7 +286,8 @@ class CycleGANTrainer:
         k = settings.simulate_processes
         self.opt_g = dist.wrap_optimizer(torch.optim.Adam(generators, **adam),
                                          _Pair(self.models["G_A"], self.models["G_B"]), "G", backward_passes=k)
-        self.opt_d = dist.wrap_optimizer(torch.optim.Adam(discriminators, **adam),
+        adam_d = {**adam, "lr": optimiser.lr * optimiser.lr_d_factor}  # `_set_lr` keeps the factor
+        self.opt_d = dist.wrap_optimizer(torch.optim.Adam(discriminators, **adam_d),
                                          _Pair(self.models["D_A"], self.models["D_B"]), "D", backward_passes=k)
         self.pools = {  # each rank and domain its own reproducible stream
             name: ImagePool(settings.pool_size, torch.Generator().manual_seed(settings.seed * 10_000 + dist.rank * 2 + i))
@@ -284,17 +306,40 @@ class CycleGANTrainer:
         self.sample_inputs = self._sample_inputs()
 
     # ----------------------------------------------------------------- schedule
+    @property
+    def processes(self) -> int:
+        """Data-parallel processes, simulated ones included (what scales the total batch)."""
+        return self.dist.world_size * self.settings.simulate_processes
+
     def learning_rate(self, epoch: int, progress: float) -> float:
+        """The generators' rate at `progress` (fraction done) of 0-based `epoch`; D's is lr_d_factor x it."""
         o = self.settings.optimiser
-        processes = self.dist.world_size * self.settings.simulate_processes
-        base = lr_for(o.lr, processes, o.lr_scaling)
-        decay = reference_lr_factor(epoch, o.n_epochs, o.n_epochs_decay)
-        return base * decay * warmup_factor(epoch + progress, o.warmup_epochs)
+        scaled = lr_for(o.lr, self.processes, o.lr_scaling)
+        warm = warmed_up_lr(o.lr, scaled, epoch + progress, o.warmup_epochs, o.warmup_start)
+        return warm * decay_factor(o.lr_policy, epoch, o.n_epochs, o.n_epochs_decay, o.lr_step_fractions)
 
     def _set_lr(self, lr: float) -> None:
-        for optimizer in (self.opt_g, self.opt_d):
+        for optimizer, factor in ((self.opt_g, 1.0), (self.opt_d, self.settings.lr_d_factor)):
             for group in optimizer.param_groups:
-                group["lr"] = lr
+                group["lr"] = lr * factor
+
+    @property
+    def training_samples(self) -> int:
+        """Distinct samples of an epoch: the larger domain's crops (`D` of the sharding)."""
+        return max(len(self.files_a), len(self.files_b))
+
+    def batch_fraction(self) -> float:
+        """The total batch over the distinct training samples (`schedule.batch_fraction`)."""
+        return batch_fraction(self.settings.batch_size, self.processes, self.training_samples)
+
+    def batch_warning(self) -> str | None:
+        """Paper 004's warning sign, or None when the total batch is within `batch_fraction_warning`."""
+        fraction, limit = self.batch_fraction(), self.settings.batch_fraction_warning
+        if fraction <= limit:
+            return None
+        return (f"total batch {self.settings.batch_size} x {self.processes} processes is {fraction:.1%} of the "
+                f"{self.training_samples} training samples, beyond {limit:.0%}: paper 004 "
+                "saw accuracy fall past ~9%")
 
     # ----------------------------------------------------------------- one step
     def _autocast(self):
@@ -320,7 +365,8 @@ class CycleGANTrainer:
         return losses, fake_a.detach(), fake_b.detach()
 
     def _discriminator_loss(self, name: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        """Halved LSGAN loss on the (augmented) batches, plus lambda_bcr x bCR's term for each."""
+        """Halved LSGAN loss on the (augmented) batches (the reference's; see the module docstring),
+        plus lambda_bcr x bCR's term for each."""
         s = self.settings
         with self._autocast():
             model = self.forward[name]
@@ -377,8 +423,7 @@ class CycleGANTrainer:
                 drop_last=True, num_workers=s.num_workers, pin_memory=d.device.type == "cuda",
                 persistent_workers=s.num_workers > 0,
             )
-        size = max(len(self.files_a), len(self.files_b))
-        shard = shard_indices(size, d.world_size, d.rank, s.scale, epoch, s.seed)
+        shard = shard_indices(self.training_samples, d.world_size, d.rank, s.scale, epoch, s.seed)
         self._order.set_epoch(shard, (s.seed, epoch, d.rank), start_step * s.simulate_processes * s.batch_size)
         return self._data
 
@@ -443,6 +488,9 @@ class CycleGANTrainer:
     def _fit(self) -> None:
         self.resume()
         s = self.settings
+        warning = self.batch_warning()
+        if warning and self.dist.is_main:
+            log.warning("%s", warning)
         if self.start_epoch >= s.epochs and self.dist.is_main:
             log.warning("all %d epochs are in %s already: writing its outputs again without training "
                         "(delete that folder to train this run afresh)", s.epochs, self.paths.checkpoints)
@@ -667,7 +715,9 @@ class CycleGANTrainer:
         torch.save(self.models["G_A"].state_dict(), self.paths.generator_cg2real)
         torch.save(self.models["G_B"].state_dict(), self.paths.generator_real2cg)
         card = ModelCard(generator=self.settings.generator, ngf=self.settings.ngf, a="cg", b="real",
-                         epochs=self.settings.epochs, processes=self.dist.world_size)
+                         epochs=self.settings.epochs, processes=self.dist.world_size,
+                         total_batch=self.settings.batch_size * self.processes,
+                         batch_fraction=round(self.batch_fraction(), 6), warning=self.batch_warning())
         write_model_card(card, self.paths.model_card)
 
 
