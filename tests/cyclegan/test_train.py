@@ -60,7 +60,10 @@ def test_outputs_of_a_run(tmp_path, crops, caplog):
     assert len(metrics) == 1 + TINY.epochs
     assert [line.split(",")[9] for line in metrics[1:]] == ["0.0002", "0.0001"]  # lr: constant, then decayed
     assert sorted(p.name for p in (out / "samples").iterdir()) == ["epoch_0001.png", "epoch_0002.png"]
-    assert cv2.imread(str(out / "samples/epoch_0002.png")).shape == (2 * 32, 3 * 32, 3)
+    grid = cv2.imread(str(out / "samples/epoch_0002.png"))
+    assert grid.shape == (2 * 32, 8 * 32, 3)  # 2 sample pairs; real, fake, rec, idt of each direction
+    first_b = cv2.resize(cv2.imread(str(crops[1] / "0.png")), (32, 32), interpolation=cv2.INTER_AREA)
+    assert np.abs(grid[:32, 4 * 32 : 5 * 32].astype(int) - first_b).max() <= 1  # real_B opens the second half
     state = torch.load(out / "G_cg2real.pt", weights_only=True)
     assert set(state) == set(CycleGANTrainer(TINY, CPU, *crops, tmp_path / "x").models["G_A"].state_dict())
     card = json.loads((out / "model.json").read_text())

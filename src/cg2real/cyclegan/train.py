@@ -677,20 +677,29 @@ class CycleGANTrainer:
             log.info("resumed from %s (%d epochs and %d steps done)", latest, self.start_epoch, step)
 
     # ----------------------------------------------------------------- outputs
-    def _sample_inputs(self) -> list[torch.Tensor]:
-        files = self.files_a[: self.settings.sample_count]
+    def _sample_inputs(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """The first `sample_count` crops of each domain, paired: the same ones every epoch."""
         size = self.settings.crop_size
-        return [to_tensor(cv2.resize(read_rgb(f), (size, size), interpolation=cv2.INTER_AREA)) for f in files]
+
+        def load(path: Path) -> torch.Tensor:
+            return to_tensor(cv2.resize(read_rgb(path), (size, size), interpolation=cv2.INTER_AREA))
+
+        count = self.settings.sample_count
+        return [(load(a), load(b)) for a, b in zip(self.files_a[:count], self.files_b[:count])]
 
     @torch.no_grad()
     def write_samples(self, epoch: int) -> None:
-        """A grid per epoch: rows of (CG crop, translated to real, reconstructed CG)."""
+        """A grid per epoch, the reference CycleGAN's visuals: each row is real_A, fake_B, rec_A,
+        idt_B (G_B(real_A)), then real_B, fake_A, rec_B, idt_A (G_A(real_B)); A is CG, B is real.
+        The identity images show how much each generator changes an image already in its target
+        domain, which the identity loss is there to keep small."""
         g_a, g_b = self.models["G_A"], self.models["G_B"]
         rows = []
-        for real_a in self.sample_inputs:
-            real_a = real_a.unsqueeze(0).to(self.dist.device)
-            fake_b = g_a(real_a)
-            rows.append(np.concatenate([to_image(t[0]) for t in (real_a, fake_b, g_b(fake_b))], axis=1))
+        for real_a, real_b in self.sample_inputs:
+            real_a, real_b = real_a.unsqueeze(0).to(self.dist.device), real_b.unsqueeze(0).to(self.dist.device)
+            fake_b, fake_a = g_a(real_a), g_b(real_b)
+            panels = (real_a, fake_b, g_b(fake_b), g_b(real_a), real_b, fake_a, g_a(fake_a), g_a(real_b))
+            rows.append(np.concatenate([to_image(t[0]) for t in panels], axis=1))
         self.paths.samples.mkdir(parents=True, exist_ok=True)
         grid = cv2.cvtColor(np.concatenate(rows, axis=0), cv2.COLOR_RGB2BGR)
         cv2.imwrite(str(self.paths.sample(epoch)), grid)
