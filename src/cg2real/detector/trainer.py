@@ -11,10 +11,12 @@ DDP worker, so the class must live at module level.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
 import torch
+import ultralytics.engine.trainer
 from ultralytics.models.yolo.detect import DetectionTrainer
 from ultralytics.utils import LOGGER, RANK
 from ultralytics.utils.torch_utils import strip_optimizer
@@ -23,6 +25,35 @@ from cg2real.detector import stop
 from cg2real.detector.darknet import load_darknet_backbone
 from cg2real.detector.records import BEST_MAP50, MAP50_KEY
 from cg2real.detector.schedule import LoopSettings, darknet_lr_factor, validation_due
+
+
+# The GPUs on which ultralytics' own AMP check turns AMP off (NaN losses or zero mAP there):
+# ultralytics/utils/checks.py, check_amp, 8.4.190.
+AMP_UNRELIABLE_GPUS = re.compile(
+    r"(nvidia|geforce|quadro|tesla).*?(1660|1650|1630|t400|t550|t600|t1000|t1200|t2000|k40m)", re.IGNORECASE
+)
+
+
+def check_amp_offline(model: torch.nn.Module) -> bool:
+    """Whether to train with AMP, decided without the network.
+
+    ultralytics' `check_amp` compares fp32 and AMP inference of `yolo26n.pt`, which it downloads from
+    GitHub even with YOLO_OFFLINE set: on an offline GPU node that is a network attempt that waits for
+    its connect timeout. This keeps the parts that need nothing: no AMP off CUDA, and none on the GPUs
+    ultralytics lists as unreliable. The trainer's module-level `check_amp` is replaced below.
+    """
+    device = next(model.parameters()).device
+    if device.type != "cuda":
+        return False
+    gpu = torch.cuda.get_device_name(device)
+    if AMP_UNRELIABLE_GPUS.search(gpu):
+        LOGGER.warning(f"AMP: off on {gpu} (ultralytics lists AMP as unreliable there)")
+        return False
+    LOGGER.info(f"AMP: on for {gpu} (ultralytics' download-based comparison skipped: offline)")
+    return True
+
+
+ultralytics.engine.trainer.check_amp = check_amp_offline
 
 
 def replace_durably(tmp: Path, path: Path) -> None:
