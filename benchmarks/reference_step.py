@@ -16,7 +16,15 @@ intra-op threads. After a warm-up, blocks of N steps of each alternate, in alter
 that load from other programs on a shared machine hits both alike; the ratio of each pair of
 blocks is also taken per CPU second of this process, which other programs do not disturb.
 
+`--levers` instead times our step against itself with one lever pulled (issue 19), each lever on
+its own trainer from the same weights, in round-robin blocks: Adam with `foreach=True` or
+`fused=True` (the trainer's CPU Adam is torch's default, one tensor at a time; fused is its CUDA
+choice), `compile: true` (the trainer compiles the four networks' forwards) and `torch.compile` of
+the whole `train_step`, with the first step's and the warm-up's seconds (compilation) and how far
+each lever's parameters are from the shipped step's after the warm-up.
+
     python benchmarks/reference_step.py [--size 64] [--ngf 16] [--steps 10] [--repeats 25] [--threads 1 2]
+    python benchmarks/reference_step.py --levers adam [compile] [compile-step] [--threads 1 2]
 """
 
 from __future__ import annotations
@@ -28,6 +36,8 @@ import random
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -122,17 +132,20 @@ def demo_settings(generator: str, ngf: int, size: int) -> CycleGANSettings:
         "amp": "none", "channels_last": False, "compile": False}, "cyclegan")
 
 
-def random_batches(size: int, count: int = 8) -> list[tuple[torch.Tensor, torch.Tensor]]:
+def random_batches(size: int, count: int = 8, batch: int = 1) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """`count` seeded (real_a, real_b) pairs of `batch` images in [-1, 1], on the CPU."""
     generator = torch.Generator().manual_seed(0)
-    return [tuple(torch.rand(1, 3, size, size, generator=generator) * 2 - 1 for _ in range(2)) for _ in range(count)]
+    return [tuple(torch.rand(batch, 3, size, size, generator=generator) * 2 - 1 for _ in range(2))
+            for _ in range(count)]
 
 
-def make_trainer(settings: CycleGANSettings, folder: Path) -> CycleGANTrainer:
-    """Our trainer on one process (`Distributed` on the CPU: every collective is the identity)."""
+def make_trainer(settings: CycleGANSettings, folder: Path,
+                 device: torch.device = torch.device("cpu")) -> CycleGANTrainer:
+    """Our trainer on one process (`Distributed`: every collective is the identity)."""
     for domain in ("a", "b"):
         (folder / domain).mkdir(parents=True)
         cv2.imwrite(str(folder / domain / "0000.png"), np.zeros((settings.crop_size,) * 2 + (3,), np.uint8))
-    return CycleGANTrainer(settings, Distributed(torch.device("cpu")), folder / "a", folder / "b", folder / "out")
+    return CycleGANTrainer(settings, Distributed(device), folder / "a", folder / "b", folder / "out")
 
 
 def timed(step, batches: list[tuple[torch.Tensor, torch.Tensor]], steps: int) -> tuple[float, float]:
@@ -144,16 +157,93 @@ def timed(step, batches: list[tuple[torch.Tensor, torch.Tensor]], steps: int) ->
     return steps / (time.perf_counter() - wall), steps / (time.process_time() - cpu)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", type=int, default=64, help="crop size (square)")
-    parser.add_argument("--ngf", type=int, default=16, help="ngf = ndf")
-    parser.add_argument("--generator", default="resnet_6blocks")
-    parser.add_argument("--steps", type=int, default=10, help="steps per timed block")
-    parser.add_argument("--warmup", type=int, default=5, help="untimed steps of each before timing")
-    parser.add_argument("--repeats", type=int, default=25, help="timed blocks of each, alternating")
-    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    args = parser.parse_args()
+def with_adam(trainer: CycleGANTrainer, **flags: bool) -> CycleGANTrainer:
+    """The trainer with both Adams rebuilt over the same parameters and hyperparameters plus `flags`
+    (foreach=True or fused=True; the trainer's own CPU Adam is torch's default, one tensor at a time).
+    Call before the first step: the new optimisers start without state, like the old ones."""
+    for name in ("opt_g", "opt_d"):
+        groups = [{"params": g["params"], "lr": g["lr"], "betas": g["betas"]}
+                  for g in getattr(trainer, name).param_groups]
+        setattr(trainer, name, torch.optim.Adam(groups, **flags))
+    return trainer
+
+
+ADAM_LEVERS = {"Adam foreach=True": {"foreach": True}, "Adam fused=True": {"fused": True}}
+
+
+def lever_steps(settings: CycleGANSettings, folder: Path,
+                groups: list[str]) -> dict[str, tuple[CycleGANTrainer, Callable]]:
+    """Each lever's trainer (all from the same initial weights) and its step function, the shipped one
+    first. groups: "adam" (foreach, fused), "compile" (the trainer's `compile: true`: the four
+    networks' forwards), "compile-step" (torch.compile of the whole train_step)."""
+    shipped = make_trainer(settings, folder / "shipped")
+    steps = {"shipped (Adam default, eager)": (shipped, shipped.train_step)}
+    if "adam" in groups:
+        for i, (name, flags) in enumerate(ADAM_LEVERS.items()):
+            trainer = with_adam(make_trainer(settings, folder / f"adam{i}"), **flags)
+            steps[name] = (trainer, trainer.train_step)
+    if "compile" in groups:
+        trainer = make_trainer(replace(settings, compile=True), folder / "forwards")
+        steps["compile: true (forwards)"] = (trainer, trainer.train_step)
+    if "compile-step" in groups:
+        trainer = make_trainer(settings, folder / "step")
+        steps["torch.compile(train_step)"] = (trainer, torch.compile(trainer.train_step))
+    return steps
+
+
+def parameter_gap(first: CycleGANTrainer, second: CycleGANTrainer) -> float:
+    """The largest absolute difference between the two trainers' corresponding parameters."""
+    return max((p - q).abs().max().item() for name, model in first.models.items()
+               for p, q in zip(model.parameters(), second.models[name].parameters()))
+
+
+def compare_levers(args: argparse.Namespace) -> None:
+    """Our step with each lever, in round-robin blocks (each repeat starts at another lever), as
+    ratios to the shipped step paired by repeat."""
+    settings = demo_settings(args.generator, args.ngf, args.size)
+    batches = random_batches(args.size)
+    with tempfile.TemporaryDirectory() as tmp:
+        levers = lever_steps(settings, Path(tmp), args.levers)
+        names = list(levers)
+        torch.set_num_threads(args.threads[0])
+        warmup, losses = {}, {}
+        for name, (_, step) in levers.items():  # the warm-up steps of each from the same weights
+            started, first, losses[name] = time.perf_counter(), 0.0, []
+            for i in range(args.warmup):
+                losses[name].append({key: float(value) for key, value in step([batches[i % len(batches)]]).items()})
+                if i == 0:
+                    first = time.perf_counter() - started
+            warmup[name] = (first, time.perf_counter() - started)
+        gaps = {name: parameter_gap(trainer, levers[names[0]][0]) for name, (trainer, _) in levers.items()}
+        print(f"{args.generator} ngf = ndf = {args.ngf}, {args.size}x{args.size}, batch 1, fp32 CPU, config.yaml's "
+              f"other CycleGAN settings; {args.repeats} round-robin blocks of {args.steps} steps after {args.warmup} "
+              "warm-up steps; median (best) steps/s, median (range) of the ratios paired by block; against the "
+              f"shipped step's over the {args.warmup} warm-up steps from the same weights: the largest relative "
+              "difference of a loss, and the largest absolute difference of a parameter after them")
+        print("| threads | lever | steps/s | vs shipped, wall (range) | vs shipped, CPU time (range) "
+              "| first step s | warm-up s | loss gap | parameter gap |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+        for threads in args.threads:
+            torch.set_num_threads(threads)
+            found: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
+            for repeat in range(args.repeats):
+                for name in names[repeat % len(names):] + names[: repeat % len(names)]:
+                    step = levers[name][1]
+                    found[name].append(timed(lambda a, b, step=step: step([(a, b)]), batches, args.steps))
+            for name in names:
+                rates = [r[0] for r in found[name]]
+                wall = [r[0] / s[0] for r, s in zip(found[name], found[names[0]])]
+                cpu = [r[1] / s[1] for r, s in zip(found[name], found[names[0]])]
+                loss_gap = max(abs(mine[key] - theirs[key]) / max(abs(theirs[key]), 1e-12)
+                               for mine, theirs in zip(losses[name], losses[names[0]]) for key in theirs)
+                print(f"| {threads} | {name} | {statistics.median(rates):.2f} ({max(rates):.2f}) "
+                      f"| {statistics.median(wall):.3f} ({min(wall):.2f}-{max(wall):.2f}) "
+                      f"| {statistics.median(cpu):.3f} ({min(cpu):.2f}-{max(cpu):.2f}) "
+                      f"| {warmup[name][0]:.1f} | {warmup[name][1]:.1f} | {loss_gap:.1e} | {gaps[name]:.1e} |",
+                      flush=True)
+
+
+def compare_reference(args: argparse.Namespace) -> None:
     settings = demo_settings(args.generator, args.ngf, args.size)
     batches = random_batches(args.size)
     with tempfile.TemporaryDirectory() as tmp:
@@ -192,6 +282,22 @@ def main() -> None:
                   f"| {statistics.median(our_rates):.2f} ({max(our_rates):.2f}) "
                   f"| {statistics.median(ratios):.3f} ({min(ratios):.2f}-{max(ratios):.2f}) "
                   f"| {statistics.median(cpu_ratios):.3f} ({min(cpu_ratios):.2f}-{max(cpu_ratios):.2f}) |", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=64, help="crop size (square)")
+    parser.add_argument("--ngf", type=int, default=16, help="ngf = ndf")
+    parser.add_argument("--generator", default="resnet_6blocks")
+    parser.add_argument("--steps", type=int, default=10, help="steps per timed block")
+    parser.add_argument("--warmup", type=int, default=5, help="untimed steps of each before timing")
+    parser.add_argument("--repeats", type=int, default=25, help="timed blocks of each, alternating")
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--levers", nargs="+", choices=("adam", "compile", "compile-step"), default=None,
+                        help="compare our step's levers (Adam foreach/fused; compile of the forwards, of the whole "
+                             "step) with the shipped step, instead of the reference's math")
+    args = parser.parse_args()
+    (compare_levers if args.levers else compare_reference)(args)
 
 
 if __name__ == "__main__":
