@@ -9,6 +9,9 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/cluster.smk"
 include: "rules/data.smk"
@@ -21,11 +24,13 @@ include: "rules/report.smk"
 
 
 rule all:
+    """Every result: Table 2, the figures, the augmentation study and what they are made of."""
     default_target: True
     input:
-        final_outputs(),
+        plan.final_outputs(config, PATHS),
 
 
 rule data:
+    """The data stage alone: manifests, crops, detector sets and summaries (`snakemake data`)."""
     input:
-        data_stage_outputs(),
+        plan.data_stage_outputs(PATHS),

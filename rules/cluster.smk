@@ -29,6 +29,9 @@ localrules:
     plot_scalability,
     sample_grid,
     augment_study,
+    cyclegan_progress,
+    detector_plots,
+    table2_attributes,
 
 
 def job_resources(rule, gpus=0, walltime=None):

@@ -1,20 +1,19 @@
-# Config validation, the one table of output paths, thin input functions (cluster jobs: cluster.smk).
+# Config check (cg2real.config_check), the one table of output paths, thin input functions (cluster jobs: cluster.smk).
 # The plan itself (run settings, conditions, provenance, ...) is cg2real.workflow, tested there.
 
 import json
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
 
-from cg2real import workflow as plan
+from cg2real import config_check, workflow as plan
 from cg2real.cluster.resources import device_gpus
 from cg2real.compact import paths as compact_files
 from cg2real.cyclegan import run as run_files
 from cg2real.detector import records as detector_files
 
-# No defaults filled in: config.yaml is complete; filling turns empty run overrides into full settings.
-validate(config, schema="../schemas/config.schema.yaml", set_default=False)
+if problem := config_check.normalized_config_problem(config, Path(workflow.basedir, "schemas/config.schema.yaml")):
+    raise WorkflowError(problem)
 
 RESULTS = config["results_dir"]
 LOGS = config["logs_dir"]
@@ -52,21 +51,30 @@ PATHS = {
     "table2_row": f"{RESULTS}/table2/{{condition}}.json",  # aggregates the condition's replicates
     "table2_csv": f"{RESULTS}/table2.csv",
     "table2_md": f"{RESULTS}/table2.md",
+    "table2_html": f"{RESULTS}/table2.html",  # the HTML twins: Snakemake's report shows HTML, not Markdown
+    "table2_attributes_csv": f"{RESULTS}/table2_attributes.csv",  # Table 2 by time of day and weather
+    "table2_attributes_md": f"{RESULTS}/table2_attributes.md",
+    "table2_attributes_html": f"{RESULTS}/table2_attributes.html",
     "augment_study": f"{RESULTS}/augment_study.md",
+    "augment_study_html": f"{RESULTS}/augment_study.html",
     "scalability_plot": f"{RESULTS}/figures/scalability.png",
     "scalability_csv": f"{RESULTS}/figures/scalability.csv",
     "scalability_md": f"{RESULTS}/figures/scalability.md",
+    "scalability_html": f"{RESULTS}/figures/scalability.html",
     "sample_grid": f"{RESULTS}/figures/samples.png",
+    "cyclegan_samples": f"{RUN_DIR}/{run_files.SAMPLES}",  # the trainer's grid per epoch (not a declared output)
+    "cyclegan_losses": f"{RESULTS}/figures/cyclegan/{{run}}_losses.png",
+    "cyclegan_sample_grids": f"{RESULTS}/figures/cyclegan/{{run}}_samples.png",
+    "detector_run": f"{RESULTS}/detector/{{condition}}/r{{replicate}}/{detector_files.ULTRALYTICS_RUN}",
+    "detector_plots": f"{RESULTS}/figures/detector",  # ultralytics' plots, per condition/r<replicate>
 }
-DATASETS = ["real_train", "real_val", "cg"]
-CROPPED_DATASETS = ["real_train", "cg"]
 RUNS = list(config["cyclegan"]["runs"])
 CONDITIONS = list(config["conditions"])
 
 
 wildcard_constraints:
     split="train|val",
-    dataset="|".join(DATASETS),
+    dataset="|".join(plan.DATASETS),
     run="|".join(RUNS),
     condition="|".join(CONDITIONS),
     replicate=r"\d+",
@@ -159,22 +167,3 @@ def detector_set_inputs(wildcards):
 def augment_study_manifest():
     keys = ("fid_curve", "inception_score", "table2_row")
     return json.dumps(plan.augment_study_entries(config, *(PATHS[key] for key in keys)))
-
-
-def data_stage_outputs():
-    per_dataset = [PATHS[key] for key in ("yolo", "coco", "summary", "box_heights")]
-    return expand(PATHS["crops"], dataset=CROPPED_DATASETS) + expand(per_dataset, dataset=DATASETS)
-
-
-def final_outputs():
-    return (
-        data_stage_outputs()
-        + expand(PATHS["cyclegan_generator"], run=RUNS)
-        + expand(PATHS["cyclegan_metrics"], run=RUNS)
-        + expand(PATHS["translated"], run=RUNS, generator="full")
-        + expand(PATHS["translated"], run=plan.compacted_runs(config), generator="compact")
-        + expand(PATHS["compact_summary"], run=plan.compacted_runs(config))
-        + expand(PATHS["table2_row"], condition=CONDITIONS)
-        + [PATHS[key] for key in ("table2_csv", "table2_md", "fid_plot", "scalability_plot", "sample_grid")]
-        + [PATHS["augment_study"]]
-    )

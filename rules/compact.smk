@@ -3,6 +3,7 @@
 
 
 rule compact_generator:
+    """Prune a run's CG->real generator by its learned filter scales (paper 001), with a cost report."""
     input:
         generator=PATHS["cyclegan_generator"],
         card=PATHS["cyclegan_card"],

@@ -3,6 +3,7 @@
 
 
 rule train_cyclegan:
+    """Train one CycleGAN run, data-parallel over its processes (torch, horovod or one process)."""
     input:
         cg=PATHS["crops"].format(dataset="cg"),
         real=PATHS["crops"].format(dataset="real_train"),

@@ -2,6 +2,7 @@
 
 
 rule demo_data:
+    """Synthetic demo data in the layouts of BDD100K 2018 and SYNTHIA-RAND-CVPR16 (data.source: demo)."""
     output:
         train_labels=PATHS["demo_bdd100k_labels"].format(split="train"),
         val_labels=PATHS["demo_bdd100k_labels"].format(split="val"),
@@ -24,6 +25,7 @@ rule demo_data:
 
 
 rule select_bdd100k:
+    """Read a BDD100K split and filter its frames: a manifest of every frame, kept or dropped and why."""
     input:
         unpack(bdd100k_inputs),
     output:
@@ -43,15 +45,18 @@ rule select_bdd100k:
             "bdd100k",
             without=("train_images", "train_labels", "val_images", "val_labels"),
         ),
-        filter=settings("data", "filter"),
+        filter=settings("data", "filter", without=("target_count",)),
+        target_counts=settings("data", "filter", "target_count"),
         copy_on_failure=log_path("select_bdd100k", "{split}", suffix=".manifest.csv"),
     shell:
         "python -m cg2real select-bdd100k --labels {input.labels:q} --images {input.images:q}"
         " --settings {params.settings:q} --filter {params.filter:q} --out {output:q} --workers {threads}"
+        " --dataset real_{wildcards.split} --target-counts {params.target_counts:q}"
         " --copy-on-failure {params.copy_on_failure:q} > {log:q} 2>&1"
 
 
 rule select_synthia:
+    """Read SYNTHIA, person boxes from its class grids, and filter: a manifest of every frame."""
     input:
         unpack(synthia_inputs),
     output:
@@ -68,15 +73,18 @@ rule select_synthia:
     params:
         box_file=optional_input("box_file"),
         settings=settings("data", "synthia", without=("root", "box_file")),
-        filter=settings("data", "filter"),
+        filter=settings("data", "filter", without=("target_count",)),
+        target_counts=settings("data", "filter", "target_count"),
         copy_on_failure=log_path("select_synthia", suffix=".manifest.csv"),
     shell:
         "python -m cg2real select-synthia --root {input.root:q} --box-file={params.box_file:q}"
         " --settings {params.settings:q} --filter {params.filter:q} --out {output:q} --workers {threads}"
+        " --dataset cg --target-counts {params.target_counts:q}"
         " --copy-on-failure {params.copy_on_failure:q} > {log:q} 2>&1"
 
 
 rule crop_persons:
+    """Square crops centred on each kept frame's largest person: CycleGAN's domains A (CG) and B (real)."""
     input:
         PATHS["manifest"],
     output:
@@ -98,6 +106,7 @@ rule crop_persons:
 
 
 rule export_detector_set:
+    """A set's kept frames as an ultralytics YOLO set (class person) and COCO ground truth."""
     input:
         PATHS["manifest"],
     output:
@@ -113,13 +122,14 @@ rule export_detector_set:
         **job_resources("export_detector_set"),
     params:
         frames=export_frames,
-        link_mode=setting("data", "export", "link_mode"),
+        settings=settings("data", "export", without=("val_frames",)),
     shell:
         "python -m cg2real export-detector-set --manifest {input:q} --out {output.yolo:q} --frames {params.frames}"
-        " --link-mode {params.link_mode} --coco {output.coco:q} > {log:q} 2>&1"
+        " --settings {params.settings:q} --coco {output.coco:q} > {log:q} 2>&1"
 
 
 rule summarize_data:
+    """Counts per filter reason and the person box heights of a set (figure in the report)."""
     input:
         PATHS["manifest"],
     output:

@@ -5,6 +5,7 @@
 
 
 rule detector_set:
+    """A condition's detector training set: a seeded draw of real (+ CG) frames, as links."""
     input:
         unpack(detector_set_inputs),
     output:
@@ -26,6 +27,7 @@ rule detector_set:
 
 
 rule train_detector:
+    """Train one replicate of a condition's YOLOv3 person detector with ultralytics (resumable)."""
     input:
         PATHS["detector_set"],
     output:
@@ -50,6 +52,7 @@ rule train_detector:
 
 
 rule evaluate_detector:
+    """Score one replicate's detector on the real validation split: TP/FP/FN, P, R, F1, mAP@0.5."""
     input:
         weights=PATHS["detector_weights"],
         data=PATHS["detector_set"],

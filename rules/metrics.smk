@@ -4,6 +4,7 @@
 
 
 rule fid_curve:
+    """FID of the real crops vs the CG crops translated by each saved generator of a run (figure 6)."""
     input:
         generator=PATHS["cyclegan_generator"],
         card=PATHS["cyclegan_card"],
@@ -28,6 +29,7 @@ rule fid_curve:
 
 
 rule plot_fid:
+    """FID against epoch for every run, in one figure."""
     input:
         expand(PATHS["fid_curve"], run=RUNS),
     output:
@@ -47,6 +49,7 @@ rule plot_fid:
 
 
 rule inception_score:
+    """Inception Score of the CG crops translated by a run's final generator."""
     input:
         generator=PATHS["cyclegan_generator"],
         card=PATHS["cyclegan_card"],

@@ -3,6 +3,7 @@
 
 
 rule translate:
+    """Translate the CG detector set with a run's generator, full or compact (same names and labels)."""
     input:
         unpack(translator_inputs),
         source=PATHS["yolo"].format(dataset="cg"),

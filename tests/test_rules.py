@@ -71,3 +71,13 @@ def test_snakefmt_has_nothing_to_change():
     snakefmt = Path(sys.executable).with_name("snakefmt")
     done = subprocess.run([str(snakefmt), "--check", "Snakefile", "rules"], cwd=REPO, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_every_rule_has_a_docstring():
+    """Shown by `snakemake --list-rules` and beside each rule in the report: every rule says what it makes."""
+    blocks = dict(RULES)
+    for block in re.split(r"(?m)^(?=rule \w+:)", (REPO / "Snakefile").read_text())[1:]:
+        blocks[re.match(r"rule (\w+):", block).group(1)] = block
+    assert {"all", "data", "table2", "train_cyclegan"} <= set(blocks)
+    undocumented = [rule for rule, text in blocks.items() if not re.match(r'rule \w+:\n    """\S', text)]
+    assert undocumented == []

@@ -207,7 +207,7 @@ def real_layout_tree(root: Path) -> None:
     cv2.imwrite(str(synthia / "RGB/0000000.png"), np.zeros((720, 960, 3), np.uint8))
     (synthia / "GTTXT/0000000.txt").write_text("\n".join(" ".join(["10"] * 960) for _ in range(720)) + "\n")
     (root / "data/weights").mkdir(parents=True)
-    (root / "data/weights/yolov3u.pt").write_bytes(b"placeholder: planning only checks that it exists")
+    (root / "data/weights/darknet53.conv.74").write_bytes(b"placeholder: planning only checks that it exists")
 
 
 def paper_workflow(tmp_path: Path) -> Path:
@@ -232,9 +232,9 @@ def test_paper_plan_on_the_real_data_layouts(tmp_path):
     assert counts["train_cyclegan"] == "5" and counts["train_detector"] == counts["evaluate_detector"] == "7"
     assert "demo_data" not in counts and counts["select_bdd100k"] == "2"
     assert re.search(r"results/paper/cyclegan/gpus512/G_cg2real\.pt[\s\S]*?nodes=64", plan.stdout)  # 8 GPUs per node
-    (workdir / "data/weights/yolov3u.pt").unlink()
+    (workdir / "data/weights/darknet53.conv.74").unlink()
     no_weights = snakemake(workdir, *paper, "--dry-run")
-    assert no_weights.returncode != 0 and "detector.train.weights = data/weights/yolov3u.pt: missing" in no_weights.stdout
+    assert no_weights.returncode != 0 and "detector.train.weights = data/weights/darknet53.conv.74: missing" in no_weights.stdout
 
 
 def test_paths_with_spaces_and_shell_syntax_reach_the_programs_as_text(tmp_path):

@@ -62,6 +62,7 @@ def test_detector_set_settings_and_provenance(config):
     assert provenance["cyclegan"]["nproc"] == 2
     assert provenance["cyclegan"]["settings"]["lambda_bcr"] == 10.0
     assert provenance["data_source"] == "demo" and provenance["detector"] == config["detector"]
+    assert provenance["val_frames"] == "all"  # with data_source, what Table 2's ground-truth check reads
     assert "cyclegan" not in workflow.condition_provenance(config, "b")
 
 
@@ -98,9 +99,10 @@ def test_missing_inputs_name_their_key_and_file(config, tmp_path):
     assert workflow.missing_weight_files(config, lambda: looked.append(1) or tmp_path) == []
     assert looked == []  # not required: pytorch-fid's place is not even looked up
     config["metrics"]["require_weights"] = True
-    config["detector"]["train"]["weights"] = str(tmp_path / "yolov3u.pt")
+    config["detector"]["train"].update(init="imagenet_backbone", weights=str(tmp_path / "darknet53.conv.74"))
     problems = workflow.missing_weight_files(config, lambda: tmp_path / "w.pth")
     assert len(problems) == 2 and "detector.train.weights" in problems[0]
+    assert "init: imagenet_backbone starts from there" in problems[0]
     assert problems[1].startswith("  metrics.weights = ") and "put pytorch-fid's w.pth there" in problems[1]
 
 
@@ -123,3 +125,21 @@ def test_replicates_default_to_one_and_shift_the_detector_seed(config):
     third = workflow.replicate_train_settings(config, 2)
     assert third["seed"] == base["seed"] + 2 and {**third, "seed": base["seed"]} == base
     assert json.dumps(workflow.replicate_train_settings(config, 0)) == json.dumps(base)  # same --settings
+
+
+def test_final_outputs_name_every_runs_figures_and_every_conditions_row(config):
+    paths = {"crops": "crops/{dataset}", "yolo": "yolo/{dataset}", "coco": "coco/{dataset}",
+             "summary": "summary/{dataset}", "box_heights": "box_heights/{dataset}",
+             "cyclegan_generator": "G/{run}", "cyclegan_metrics": "metrics/{run}", "cyclegan_losses": "losses/{run}",
+             "translated": "translated/{run}/{generator}", "compact_summary": "compact/{run}",
+             "table2_row": "row/{condition}", **{key: key for key in workflow.SINGLE_OUTPUTS}}
+    config["conditions"] = {"a": {"real": 4}, "c": {"real": 4, "cg": {"source": "compact", "run": "demo", "count": 2}}}
+    outputs = workflow.final_outputs(config, paths)
+    assert workflow.data_stage_outputs(paths) == outputs[:14]
+    assert {"crops/cg", "crops/real_train", "yolo/real_val", "box_heights/cg"} <= set(outputs)
+    assert "crops/real_val" not in outputs  # validation frames are not a CycleGAN domain
+    runs = list(config["cyclegan"]["runs"])
+    assert {f"losses/{run}" for run in runs} | {f"translated/{run}/full" for run in runs} <= set(outputs)
+    assert [o for o in outputs if o.endswith("/compact")] == ["translated/demo/compact"]
+    assert {"compact/demo", "row/a", "row/c", "detector_plots", "table2_md"} <= set(outputs)
+    assert len(outputs) == len(set(outputs))

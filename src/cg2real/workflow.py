@@ -21,6 +21,13 @@ Config = Mapping[str, Any]
 # conditions.<name>.cg.source -> the generator that translated the frames (translate/{run}/{generator})
 TRANSLATORS = {"cyclegan": "full", "compact": "compact"}
 
+DATASETS = ("real_train", "real_val", "cg")  # the data stage's sets: detector sets, ground truth, summaries
+CROPPED_DATASETS = ("real_train", "cg")  # the CycleGAN domains B and A
+# PATHS keys of the data stage's outputs per dataset, and of the workflow's outputs made once
+DATASET_OUTPUTS = ("yolo", "coco", "summary", "box_heights")
+SINGLE_OUTPUTS = ("table2_csv", "table2_md", "fid_plot", "scalability_plot", "sample_grid", "augment_study",
+                  "detector_plots", "table2_attributes_md")
+
 # data.<group>.<key>: (what the user puts there, what it may be: "folder", or "file or folder")
 DATASET_INPUTS = {
     "data.bdd100k.train_images": ("BDD100K train frames, e.g. bdd100k/images/100k/train/*.jpg", "folder"),
@@ -131,7 +138,8 @@ def detector_set_settings(config: Config, condition: str) -> dict[str, Any]:
 def condition_provenance(config: Config, condition: str) -> dict[str, Any]:
     """What a Table 2 row was made with: the condition, the detector and, if any, the CycleGAN run."""
     spec = config["conditions"][condition]
-    provenance = {"condition": spec, "detector": config["detector"], "data_source": config["data"]["source"]}
+    provenance = {"condition": spec, "detector": config["detector"], "data_source": config["data"]["source"],
+                  "val_frames": config["data"]["export"]["val_frames"]}  # all: the full split, as the paper's
     generator = condition_generator(spec)
     if generator:
         run = generator[0]
@@ -203,10 +211,11 @@ def missing_weight_files(config: Config, inception_weights: Callable[[], Path]) 
     place, which takes torch to find); called only when metrics.require_weights is true.
     """
     problems = []
-    detector_weights = config["detector"]["train"]["weights"]
-    if detector_weights and not Path(detector_weights).is_file():
-        problems.append(f"  detector.train.weights = {detector_weights}: missing; put the pretrained detector "
-                        "there (the paper: ultralytics' yolov3u.pt), or set the key to null to train from scratch")
+    train = config["detector"]["train"]
+    if train["weights"] and not Path(train["weights"]).is_file():
+        problems.append(f"  detector.train.weights = {train['weights']}: missing; put the weights that "
+                        f"detector.train.init: {train['init']} starts from there (the paper's: darknet53.conv.74), "
+                        "or set init: scratch with weights: null to train from scratch")
     if config["metrics"]["require_weights"] and not (weights := inception_weights()).is_file():
         problems.append(f"  metrics.weights = {weights}: missing; put pytorch-fid's {weights.name} "
                         "there, or set metrics.require_weights: false to report FID and IS as not computed")
@@ -234,3 +243,25 @@ def replicate_train_settings(config: Config, replicate: int | str) -> dict[str, 
     """detector.train for replicate r: its seed is train.seed + r (r = 0 is the configured training)."""
     train = config["detector"]["train"]
     return {**train, "seed": train["seed"] + int(replicate)}
+
+
+def data_stage_outputs(paths: Mapping[str, str]) -> list[str]:
+    """Everything the data stage makes (`snakemake data`), from the workflow's path table."""
+    crops = [paths["crops"].format(dataset=dataset) for dataset in CROPPED_DATASETS]
+    return crops + [paths[key].format(dataset=dataset) for key in DATASET_OUTPUTS for dataset in DATASETS]
+
+
+def final_outputs(config: Config, paths: Mapping[str, str]) -> list[str]:
+    """The targets of `rule all`: every stage's outputs for the configured runs and conditions
+    (a job's other outputs, such as a table's HTML twin, come along with these)."""
+    runs, compacted = list(config["cyclegan"]["runs"]), compacted_runs(config)
+    per_run = ("cyclegan_generator", "cyclegan_metrics", "cyclegan_losses")
+    return [
+        *data_stage_outputs(paths),
+        *(paths[key].format(run=run) for key in per_run for run in runs),
+        *(paths["translated"].format(run=run, generator="full") for run in runs),
+        *(paths["translated"].format(run=run, generator="compact") for run in compacted),
+        *(paths["compact_summary"].format(run=run) for run in compacted),
+        *(paths["table2_row"].format(condition=condition) for condition in config["conditions"]),
+        *(paths[key] for key in SINGLE_OUTPUTS),
+    ]

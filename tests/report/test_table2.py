@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from cg2real.__main__ import main
 from cg2real.report.intervals import bootstrap_counts, bootstrap_map50, percentile_interval
 from cg2real.report.table2 import COLUMNS, PAPER_ROWS, aggregate_row, write_table2
 from cg2real.scoring import AP_METHODS, ImageOutcomes
@@ -154,3 +155,15 @@ def test_no_warning_for_the_papers_count_the_demo_or_a_filtered_split(tmp_path, 
     _, markdown = write_rows(tmp_path, [full_split_row("a", persons, source, val_frames)])
     assert ("Ground-truth persons: a" in markdown) is line
     assert "WARNING" not in markdown and not [r for r in caplog.records if r.levelname == "WARNING"]
+
+
+def test_the_reports_html_table_carries_the_ground_truth_warning(tmp_path):
+    files = []
+    for data in (full_split_row("a", 10512), row("b", 0.3)):
+        files.append(tmp_path / f"{data['condition']}.json")
+        files[-1].write_text(json.dumps(data))
+    html = tmp_path / "t.html"
+    main(["table2", "--rows", *map(str, files), "--csv", str(tmp_path / "t.csv"),
+          "--markdown", str(tmp_path / "t.md"), "--html", str(html)])
+    page = html.read_text()
+    assert "Ground-truth persons: a 10512" in page and "10773" in page.split("Ground-truth persons")[1]

@@ -2,10 +2,21 @@
 
 Both sets come from one random street-layout generator (sky, buildings, road, trees, poles, signs,
 cars, persons), rasterised back to front into an RGB canvas, a class map and an instance map at
-once, so every box is computed from the pixels that are actually visible. Only the finish differs:
-the photo style adds texture, lighting, colour cast, muted colours, vignette, blur, sensor noise and
-JPEG artefacts; the CG style stays flat, saturated, noise-free and hard-edged. That gap in look is
-what the image-translation model has to learn, while the content stays comparable.
+once, so every box is computed from the pixels that are actually visible. Only the finish differs,
+and only in ways a small fully convolutional generator can learn in a few epochs, since that is
+what the demo's CycleGAN has (issue 17): no shape, scale or layout differs between the domains.
+
+- Palette: the renderer's cool, over-saturated palette (`RENDER_TINT`, `RENDER_SATURATION`) against
+  the camera's fixed warm grade and muted colours (`CAMERA_GRADE`, `CAMERA_SATURATION`). One fixed
+  per-domain colour transform, outside the hue range a detector's colour augmentation covers.
+- Lighting: the camera's tone curve (lifted blacks), exposure by time of day and a vignette; CG is
+  evenly lit. Night and dusk are dim, not black, so persons stay visible in every frame.
+- Texture and sensor: per-class texture, slight blur, grain and JPEG in photos; CG stays flat,
+  noise-free and hard-edged.
+
+An earlier version rendered night frames nearly black (exposure 0.35-0.5, 30% of the frames) with
+a random colour cast per frame: the real domain was too broad for a 4-epoch CycleGAN, whose
+translations came out as grey blur that hid the persons (row c at or below row a, issue 17).
 
 Layout written by `make_demo_datasets(out_dir, settings)`:
 
@@ -50,10 +61,16 @@ MAX_LAYOUT_ATTEMPTS = 20
 # BDD100K frame attribute values with their share of the demo frames.
 WEATHER = (("clear", "overcast", "partly cloudy", "rainy"), (0.5, 0.2, 0.15, 0.15))
 SCENE = (("city street", "residential", "highway"), (0.6, 0.25, 0.15))
-TIME_OF_DAY = (("daytime", "night", "dawn/dusk"), (0.55, 0.3, 0.15))
-SKY_COLOURS = {"daytime": (125, 170, 230), "dawn/dusk": (220, 160, 130), "night": (25, 30, 55)}
-EXPOSURE = {"daytime": (0.85, 1.1), "dawn/dusk": (0.55, 0.8), "night": (0.35, 0.5)}
-COLOUR_CAST = {"daytime": (1, 1, 1), "dawn/dusk": (1.1, 0.95, 0.84), "night": (0.85, 0.92, 1.15)}
+TIME_OF_DAY = (("daytime", "night", "dawn/dusk"), (0.6, 0.2, 0.2))
+SKY_COLOURS = {"daytime": (125, 170, 230), "dawn/dusk": (220, 160, 130), "night": (45, 50, 80)}
+EXPOSURE = {"daytime": (0.9, 1.05), "dawn/dusk": (0.7, 0.85), "night": (0.55, 0.7)}
+COLOUR_CAST = {"daytime": (1, 1, 1), "dawn/dusk": (1.06, 0.97, 0.9), "night": (0.92, 0.96, 1.08)}
+# The two domains' fixed looks (RGB gains and saturation factors): the gap the CycleGAN has to close.
+CAMERA_GRADE = (1.06, 1.0, 0.84)
+CAMERA_SATURATION = (0.6, 0.75)
+CAMERA_BLACK_LEVEL = 0.07  # share of full scale the tone curve lifts black to (a faded, low-contrast look)
+RENDER_TINT = (0.86, 1.02, 1.14)
+RENDER_SATURATION = (1.3, 1.5)
 Colour = tuple[float, ...]
 
 
@@ -471,12 +488,17 @@ def smooth_noise(rng: np.random.Generator, height: int, width: int, cell: int) -
 
 
 def lighting_gain(rng: np.random.Generator, height: int, width: int, timeofday: str) -> np.ndarray:
-    """Exposure times a vertical light gradient times a vignette, per pixel."""
-    rows = 1 + rng.uniform(-0.15, 0.15) * np.linspace(-0.5, 0.5, height, dtype=np.float32)
-    strength = rng.uniform(0.2, 0.6)
+    """Exposure times a gentle vertical light gradient times a mild vignette, per pixel."""
+    rows = 1 + rng.uniform(-0.1, 0.1) * np.linspace(-0.5, 0.5, height, dtype=np.float32)
+    strength = rng.uniform(0.1, 0.3)
     fall_y = np.exp(-strength * np.linspace(-1, 1, height, dtype=np.float32) ** 2)
     fall_x = np.exp(-strength * np.linspace(-1, 1, width, dtype=np.float32) ** 2)
     return np.float32(rng.uniform(*EXPOSURE[timeofday])) * np.outer(rows * fall_y, fall_x)
+
+
+def tone_curve(image: np.ndarray, black_level: float) -> np.ndarray:
+    """The camera's response: black lifted to `black_level` of full scale, white kept (less contrast)."""
+    return np.float32(255 * black_level) + image * np.float32(1 - black_level)
 
 
 def sensor_noise(rng: np.random.Generator, height: int, width: int, strength: float) -> np.ndarray:
@@ -490,25 +512,28 @@ def sensor_noise(rng: np.random.Generator, height: int, width: int, strength: fl
 def photo_finish(
     canvas: np.ndarray, classes: np.ndarray, rng: np.random.Generator, attributes: dict[str, str]
 ) -> np.ndarray:
-    """Make a flat rendering look photographed: texture, light, colour cast, muted colour, blur, grain."""
+    """Make a flat rendering look photographed: texture, light, the camera's grade and tone, blur, grain."""
     height, width = classes.shape
     timeofday = attributes["timeofday"]
     coarse, fine = max(2, width // 64), max(1, width // 192)  # blob sizes follow the frame size
     texture = 0.6 * smooth_noise(rng, height, width, coarse) + 0.5 * smooth_noise(rng, height, width, fine)
     gain = (1 + TEXTURE_STRENGTH[classes] * texture) * lighting_gain(rng, height, width, timeofday)
-    cast = np.array(COLOUR_CAST[timeofday], np.float32) * rng.uniform(0.94, 1.06, 3).astype(np.float32)
-    image = canvas * gain[..., None] * cast
+    cast = np.array(COLOUR_CAST[timeofday], np.float32) * rng.uniform(0.97, 1.03, 3).astype(np.float32)
+    image = canvas * gain[..., None] * (cast * np.array(CAMERA_GRADE, np.float32))
     if attributes["weather"] in ("overcast", "rainy"):
         mean = image.mean()
-        image = mean + (image - mean) * np.float32(rng.uniform(0.7, 0.85))
-    image = cv2.GaussianBlur(scale_saturation(image, rng.uniform(0.5, 0.8)), (0, 0), rng.uniform(0.5, 1.1))
-    image += sensor_noise(rng, height, width, rng.uniform(2, 5) * (1.8 if timeofday == "night" else 1.0))
+        image = mean + (image - mean) * np.float32(rng.uniform(0.8, 0.9))
+    image = tone_curve(scale_saturation(image, rng.uniform(*CAMERA_SATURATION)), CAMERA_BLACK_LEVEL)
+    image = cv2.GaussianBlur(image, (0, 0), rng.uniform(0.4, 0.7))
+    image += sensor_noise(rng, height, width, rng.uniform(2, 4) * (1.5 if timeofday == "night" else 1.0))
     return np.clip(image + 0.5, 0, 255).astype(np.uint8)
 
 
 def cg_finish(canvas: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Render-like finish: saturated flat colours, no noise and no blur (hard, aliased edges)."""
-    return np.clip(scale_saturation(canvas, rng.uniform(1.3, 1.6)) + 0.5, 0, 255).astype(np.uint8)
+    """Render-like finish: the renderer's cool, saturated palette, flat, no noise and no blur (hard,
+    aliased edges)."""
+    image = scale_saturation(canvas, rng.uniform(*RENDER_SATURATION)) * np.array(RENDER_TINT, np.float32)
+    return np.clip(image + 0.5, 0, 255).astype(np.uint8)
 
 
 def frames_without_persons(seed: int, set_id: int, count: int, fraction: float) -> set[int]:
@@ -535,7 +560,7 @@ def bdd_entry(name: str, frame: RenderedFrame, first_id: int) -> dict[str, Any]:
 
 
 def write_real_split(out_dir: Path, split: str, set_id: int, settings: DemoSettings, progress: bool) -> None:
-    """JPEG frames (random quality 55-90) and the label JSON of one BDD100K-like split."""
+    """JPEG frames (random quality 70-90) and the label JSON of one BDD100K-like split."""
     images_dir, labels_dir = out_dir / "bdd100k" / "images" / "100k" / split, out_dir / "bdd100k" / "labels"
     images_dir.mkdir(parents=True, exist_ok=True)
     labels_dir.mkdir(parents=True, exist_ok=True)
@@ -546,7 +571,7 @@ def write_real_split(out_dir: Path, split: str, set_id: int, settings: DemoSetti
         rng = np.random.default_rng([settings.seed, set_id, index])
         frame = render_frame(rng, settings.real_width, settings.real_height, "photo", index not in empty)
         name = f"demo-real-{split}-{index:06d}.jpg"
-        write_rgb(images_dir / name, frame.image, (cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(55, 91))))
+        write_rgb(images_dir / name, frame.image, (cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(70, 91))))
         entries.append(bdd_entry(name, frame, next_id))
         next_id += len(frame.labels)
     with (labels_dir / f"bdd100k_labels_images_{split}.json").open("w", encoding="utf-8") as handle:

@@ -7,4 +7,5 @@ BEST_MAP50 = "best_map50.pt"  # checkpoint with the best validation mAP@0.5: the
 TRAIN_SUMMARY = "train_summary.json"  # what the training did: epochs, best epoch and mAP@0.5, settings
 CONDITION_SET = "data"  # the condition's drawn training set (cg2real.detector.dataset)
 DATA_YAML = "data.yaml"  # in CONDITION_SET: ultralytics' description of the set
+ULTRALYTICS_RUN = "ultralytics"  # ultralytics' own run folder (weights/, results.csv, plots)
 MAP50_KEY = "metrics/mAP50(B)"  # ultralytics' name of the validation mAP@0.5

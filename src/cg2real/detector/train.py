@@ -38,14 +38,13 @@ import yaml
 from cg2real.detector.darknet import darknet_layout
 from cg2real.detector.dataset import hold_out_selection_split
 from cg2real.detector.offline import configure_ultralytics_offline
-from cg2real.detector.records import BEST_MAP50, TRAIN_SUMMARY
+from cg2real.detector.records import BEST_MAP50, TRAIN_SUMMARY, ULTRALYTICS_RUN
 from cg2real.detector.schedule import LoopSettings
 from cg2real.detector.stop import Stopped, received, stop_on_signals
 from cg2real.errors import DataError
 
 log = logging.getLogger(__name__)
 
-ULTRALYTICS_RUN = "ultralytics"
 SELECTION_SPLIT = "selection"  # the held-out split's folder in the run folder (selection: held_out)
 WEIGHTS_NEEDED = {  # what detector.train.weights names, per init
     "imagenet_backbone": "darknet's Darknet-53 ImageNet weights, darknet53.conv.74",

@@ -22,6 +22,15 @@ NOT_COMPUTED = "not computed"
 NOT_IN_TABLE2 = "not in Table 2"
 COLUMNS = ("run", "DiffAugment (003)", "bCR (003)", "classic policies (002)", "final FID", "IS",
            "detector mAP@0.50 %")
+TITLE = "Augmentation study"
+NOTE = (
+    "Per CycleGAN run: its augmentation for GAN training (paper 003's differentiable augmentation of real "
+    "and fake images before the discriminators, and bCR; paper 002's classic policies on the training "
+    "crops), then the final CG->real generator's FID (real crops vs translated CG crops; lower is better) "
+    "and Inception Score (translated CG crops, mean +- std over splits; higher is better), and mAP@0.50 "
+    "on the real validation split of the detector trained with that run's translated frames. "
+    f"'{NOT_COMPUTED}': the Inception weights were missing; '{NOT_IN_TABLE2}': no condition uses the run."
+)
 SETTING_KEYS = ("diffaug_policy", "diffaug_shared", "lambda_bcr", "bcr_policy", "classic_policies", "classic_contrast")
 
 
@@ -112,14 +121,6 @@ def write_augment_study(runs: list[StudyRun], out: Path) -> list[tuple[str, ...]
     rows = [study_row(run) for run in runs]
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + " --- |" * len(COLUMNS)]
     lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
-    note = (
-        "Per CycleGAN run: its augmentation for GAN training (paper 003's differentiable augmentation of real "
-        "and fake images before the discriminators, and bCR; paper 002's classic policies on the training "
-        "crops), then the final CG->real generator's FID (real crops vs translated CG crops; lower is better) "
-        "and Inception Score (translated CG crops, mean +- std over splits; higher is better), and mAP@0.50 "
-        "on the real validation split of the detector trained with that run's translated frames. "
-        f"'{NOT_COMPUTED}': the Inception weights were missing; '{NOT_IN_TABLE2}': no condition uses the run."
-    )
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("# Augmentation study\n\n" + note + "\n\n" + "\n".join(lines) + "\n")
+    out.write_text(f"# {TITLE}\n\n" + NOTE + "\n\n" + "\n".join(lines) + "\n")
     return rows

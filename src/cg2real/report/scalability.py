@@ -21,6 +21,11 @@ from cg2real.errors import DataError
 PAPER_POINTS = ((4, 68.77, 1.0), (512, 0.73, 93.8))
 PAPER_SOURCE = "paper 000"
 COLUMNS = ("source", "run", "processes", "images_per_s", "speed_up", "efficiency", "wall_h")
+TITLE = "CycleGAN scalability"
+HEADER = ("source", "run", "processes", "images/s", "speed-up", "efficiency", "wall h")  # of the shown tables
+NOTE = ("Speed-up = throughput (images/s over all processes) / the smallest run's; efficiency = speed-up / "
+        "(processes / smallest processes). Wall hours: epoch time summed (start-up and checkpoints excluded). "
+        "Paper 000 rows: 200 epochs on ABCI V100s, speed-up over its 4-GPU time as published.")
 
 
 def run_timing(metrics_csv: Path) -> dict:
@@ -67,8 +72,8 @@ def scalability_rows(metrics: dict[str, Path], with_paper: bool) -> list[dict]:
     return rows
 
 
-def _cells(row: dict) -> list[str]:
-    """A row as Markdown cells; the paper gives no throughput."""
+def table_cells(row: dict) -> list[str]:
+    """A row as the cells of the shown tables (Markdown, HTML); the paper gives no throughput."""
     rate = "" if row["images_per_s"] is None else f"{row['images_per_s']:.2f}"
     return [row["source"], row["run"], str(row["processes"]), rate, f"{row['speed_up']:.2f}x",
             f"{100 * row['efficiency']:.1f}%", f"{row['wall_h']:.4g}"]
@@ -81,11 +86,7 @@ def write_scalability_table(rows: list[dict], csv_path: Path, markdown_path: Pat
         writer = csv.DictWriter(handle, fieldnames=COLUMNS)
         writer.writeheader()
         writer.writerows(rows)
-    header = ("source", "run", "processes", "images/s", "speed-up", "efficiency", "wall h")
-    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
-    lines += ["| " + " | ".join(_cells(row)) + " |" for row in rows]
-    note = ("Speed-up = throughput (images/s over all processes) / the smallest run's; efficiency = speed-up / "
-            "(processes / smallest processes). Wall hours: epoch time summed (start-up and checkpoints excluded). "
-            "Paper 000 rows: 200 epochs on ABCI V100s, speed-up over its 4-GPU time as published.")
+    lines = ["| " + " | ".join(HEADER) + " |", "|" + " --- |" * len(HEADER)]
+    lines += ["| " + " | ".join(table_cells(row)) + " |" for row in rows]
     markdown_path.parent.mkdir(parents=True, exist_ok=True)
-    markdown_path.write_text("# CycleGAN scalability\n\n" + note + "\n\n" + "\n".join(lines) + "\n")
+    markdown_path.write_text(f"# {TITLE}\n\n" + NOTE + "\n\n" + "\n".join(lines) + "\n")
