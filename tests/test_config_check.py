@@ -167,3 +167,23 @@ def test_snakemake_reports_a_mistyped_key_in_a_few_lines(tmp_path):
     assert done.returncode != 0
     assert "Unknown config key cyclegan.defaults.n_epoch.\nDid you mean cyclegan.defaults.n_epochs?" in done.stdout
     assert len(done.stdout.splitlines()) < 20, done.stdout  # Snakemake's own lines included
+
+
+def test_no_schema_entry_lost_text_to_yaml_flow_syntax():
+    """An unquoted description holding a comma, inside `{...}`, ends at the comma and turns the rest
+    into keys without values: the schema still loads, and its descriptions are silently cut."""
+    schema = yaml.safe_load((REPO / "schemas" / "config.schema.yaml").read_text())
+    cut = []
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if value is None and key not in ("default", "const"):
+                    cut.append(f"{path}.{key}")
+                walk(value, f"{path}.{key}")
+        elif isinstance(node, list):
+            for item in node:
+                walk(item, path)
+
+    walk(schema, "schema")
+    assert cut == []
