@@ -25,6 +25,7 @@ from cg2real.report.intervals import (
     BOOTSTRAP_SEED, RESAMPLES, Estimate, bootstrap_counts, bootstrap_map50, percentile_interval, t_interval,
 )
 from cg2real.report.table2 import ap_method
+from cg2real.report.tables import write_csv, write_markdown_page
 from cg2real.scoring import ImageOutcomes, average_precision
 
 ATTRIBUTES = ("timeofday", "weather")  # the BDD100K frame attributes the paper names as future work
@@ -162,13 +163,7 @@ def write_attribute_table(row_files: Sequence[Path], coco: Path, manifest: Path,
     """Write the per-attribute table as CSV and Markdown; returns its lines (for an HTML twin)."""
     rows = [json.loads(path.read_text()) for path in row_files]
     lines = attribute_table(rows, json.loads(coco.read_text()), manifest_attributes(manifest))
-    csv_path.parent.mkdir(parents=True, exist_ok=True)
-    with csv_path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(COLUMNS)
-        writer.writerows(lines)
-    table = ["| " + " | ".join(COLUMNS) + " |", "|" + " --- |" * len(COLUMNS)]
-    table += ["| " + " | ".join(str(cell) for cell in line) + " |" for line in lines]
-    markdown_path.write_text(f"# {TITLE}\n\n{NOTE}\n\n" + "\n".join(table) + "\n")
+    write_csv(csv_path, COLUMNS, lines)
+    write_markdown_page(markdown_path, TITLE, NOTE, COLUMNS, lines)
     return lines
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from cg2real.errors import DataError
 from cg2real.metrics.fid_curve import read_fid_curve
+from cg2real.report.tables import write_markdown_page
 
 NOT_COMPUTED = "not computed"
 NOT_IN_TABLE2 = "not in Table 2"
@@ -119,8 +120,5 @@ def study_row(run: StudyRun) -> tuple[str, ...]:
 def write_augment_study(runs: list[StudyRun], out: Path) -> list[tuple[str, ...]]:
     """Write the study as Markdown (one row per run, in the given order) and return its rows."""
     rows = [study_row(run) for run in runs]
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + " --- |" * len(COLUMNS)]
-    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(f"# {TITLE}\n\n" + NOTE + "\n\n" + "\n".join(lines) + "\n")
+    write_markdown_page(out, TITLE, NOTE, COLUMNS, rows)
     return rows

@@ -14,6 +14,7 @@ import csv
 from pathlib import Path
 
 from cg2real.errors import DataError
+from cg2real.report.tables import write_markdown_page
 
 # Paper 000, section 4.2: (GPUs, hours for 200 epochs, speed-up over 4 GPUs as published). The text
 # gives only these two points (figure 4's others are not given as numbers). 93.8x is the paper's own
@@ -86,7 +87,4 @@ def write_scalability_table(rows: list[dict], csv_path: Path, markdown_path: Pat
         writer = csv.DictWriter(handle, fieldnames=COLUMNS)
         writer.writeheader()
         writer.writerows(rows)
-    lines = ["| " + " | ".join(HEADER) + " |", "|" + " --- |" * len(HEADER)]
-    lines += ["| " + " | ".join(table_cells(row)) + " |" for row in rows]
-    markdown_path.parent.mkdir(parents=True, exist_ok=True)
-    markdown_path.write_text(f"# {TITLE}\n\n" + NOTE + "\n\n" + "\n".join(lines) + "\n")
+    write_markdown_page(markdown_path, TITLE, NOTE, HEADER, [table_cells(row) for row in rows])

@@ -13,7 +13,6 @@ log) when a row scored on the full BDD100K validation split saw another number t
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 from pathlib import Path
@@ -23,6 +22,7 @@ import numpy as np
 from cg2real.report.intervals import (
     BOOTSTRAP_SEED, RESAMPLES, Estimate, bootstrap_counts, bootstrap_map50, percentile_interval, t_interval,
 )
+from cg2real.report.tables import write_csv, write_markdown_page
 from cg2real.scoring import ImageOutcomes
 
 log = logging.getLogger(__name__)
@@ -189,13 +189,7 @@ def write_table2(row_files: list[Path], csv_path: Path, markdown_path: Path, wit
         blanks = ("",) * (len(COLUMNS) - 4 - len(PAPER_ROWS[0]))
         rows += [("paper 000", paper_row[0], paper_row[1], "", *paper_row[2:], *blanks, PAPER_AP_METHOD,
                   paper_row[2] + paper_row[4]) for paper_row in PAPER_ROWS]
-    csv_path.parent.mkdir(parents=True, exist_ok=True)
-    with csv_path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(COLUMNS)
-        writer.writerows(rows)
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + " --- |" * len(COLUMNS)]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    write_csv(csv_path, COLUMNS, rows)
     note = ("Detector scores on the real validation split: TP/FP/FN, P, R, F1 at the configured confidence "
             "threshold with IoU 0.5 matching, means over the replicates (detector seeds); mAP@0.50 by the "
             "row's AP method (coco_101: pycocotools' 101-point AP; darknet_all_point: darknet's `detector map`, "
@@ -204,7 +198,5 @@ def write_table2(row_files: list[Path], csv_path: Path, markdown_path: Path, wit
             "Δ vs a/b: mAP difference in points, paired by seed and by resampled image; "
             "'excludes 0': every interval of the difference lies on one side of zero. "
             "GT persons: ground-truth persons of the evaluation set (TP + FN).")
-    under = ground_truth_note(data)
-    markdown_path.write_text("# Table 2\n\n" + note + "\n\n" + "\n".join(lines) + "\n"
-                             + (f"\n{under}\n" if under else ""))
+    write_markdown_page(markdown_path, "Table 2", note, COLUMNS, rows, after=ground_truth_note(data))
     return rows
