@@ -24,8 +24,8 @@ import pytest
 
 from cg2real.detector.dataset import FrameSource, assemble_condition_set
 from cg2real.detector.records import BEST_MAP50, MAP50_KEY, TRAIN_SUMMARY
-from cg2real.detector.train import (DetectorTrainSettings, check_init, epochs_for_iterations, learning_rate,
-                                    train_arguments)
+from cg2real.detector.train import (DetectorTrainSettings, check_init, epochs_for_iterations, large_batch_warning,
+                                    learning_rate, train_arguments)
 from cg2real.errors import DataError
 from tests.detector.test_darknet import darknet53_arrays, write_darknet
 from tests.detector.test_dataset import yolo_set
@@ -35,7 +35,7 @@ TINY = DetectorTrainSettings(
     iterations=6, optimizer="SGD", lr0=0.5, lr_scaling="linear", lr_per_image=0.0025, schedule="ultralytics",
     lrf=0.01, momentum=0.9, weight_decay=0.0005, warmup_epochs=0.0, warmup_momentum=0.8, warmup_bias_lr=0.1,
     burn_in=1000, multi_scale=0.0, mosaic=0.0, val_every_iterations=1, selection="eval_set",
-    selection_fraction=0.1, workers=0, seed=0, amp=False, plots=False,
+    selection_fraction=0.1, workers=0, seed=0, amp=False, batch_fraction_warning=0.09, plots=False,
 )
 # Learns box_set() in a few epochs: 60 iterations x 4 frames / 16 frames = 15 epochs; on this CPU
 # install mAP@0.5 first reaches its ceiling (0.995) at epoch 9 of 15, and no later epoch can beat it.
@@ -460,3 +460,10 @@ def test_the_paper_recipe_in_miniature(tmp_path):
     split = tmp_path / "run" / "selection"
     assert sorted(p.name for p in (split / "held_out/images").iterdir()) == sorted(selection["held_out"])
     assert len(list((split / "train/images").iterdir())) == 8
+
+
+def test_a_batch_past_nine_percent_of_the_training_frames_is_warned_about():
+    """Paper 004's sign: the paper's row a (batch 64 on 500 real frames) is past it; 9% of 1,517 is not."""
+    assert "64 is 12.8% of the 500 training frames" in large_batch_warning(64, 500, 0.09)
+    assert large_batch_warning(64, 1517, 0.09) is None
+    assert large_batch_warning(45, 500, 0.09) is None  # exactly 9%: not past it

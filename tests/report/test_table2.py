@@ -167,3 +167,13 @@ def test_the_reports_html_table_carries_the_ground_truth_warning(tmp_path):
           "--markdown", str(tmp_path / "t.md"), "--html", str(html)])
     page = html.read_text()
     assert "Ground-truth persons: a 10512" in page and "10773" in page.split("Ground-truth persons")[1]
+
+
+def test_the_table_says_which_frames_chose_each_rows_checkpoint(tmp_path):
+    held_out = {**row("b", 0.3), "provenance": {"detector": {"train": {"selection": "held_out",
+                                                                        "selection_fraction": 0.1}}}}
+    cells, markdown = write_rows(tmp_path, [row("a", 0.4), held_out])
+    chosen = {c["row"]: c["best epoch chosen on"] for c in cells if c["source"] == "ours"}
+    assert chosen == {"a": "evaluation set", "b": "held-out 10% of the real training frames"}
+    assert {c["best epoch chosen on"] for c in cells if c["source"] == "paper 000"} == {"evaluation set"}
+    assert "Best epoch chosen on" in markdown

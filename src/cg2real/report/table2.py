@@ -46,7 +46,8 @@ COLUMNS = ("source", "row", "training set", "replicates", "TP", "FP", "FN", "P",
            "mAP 95% CI seeds", "mAP 95% CI images",
            *(f"{name} vs {ref}" for ref in REFERENCES for name in ("Δ mAP", "Δ 95% CI seeds", "Δ 95% CI images",
                                                                       "Δ excludes 0")),
-           "AP method", "GT persons")
+           "AP method", "GT persons", "best epoch chosen on")
+PAPER_SELECTION = "evaluation set"  # the paper keeps the checkpoint that scores best on the evaluation set
 
 
 def ap_method(row: dict) -> str:
@@ -56,6 +57,15 @@ def ap_method(row: dict) -> str:
 
 def _outcomes(coco_gt: dict, detection_files: list[str], method: str) -> list[ImageOutcomes]:
     return [ImageOutcomes.from_coco(coco_gt, json.loads(Path(path).read_text()), method) for path in detection_files]
+
+
+def selection_set(row: dict) -> str:
+    """Which frames chose the row's checkpoint: the evaluation set itself (the paper's way, and every
+    row's before `detector.train.selection`) or a held-out share of the real training frames."""
+    train = row.get("provenance", {}).get("detector", {}).get("train", {})
+    if train.get("selection", "eval_set") == "eval_set":
+        return PAPER_SELECTION
+    return f"held-out {100 * train['selection_fraction']:g}% of the real training frames"
 
 
 def is_full_bdd100k_val(row: dict) -> bool:
@@ -156,7 +166,7 @@ def our_table_row(row: dict, differences: dict[str, dict] | None = None) -> tupl
             continue
         excludes = {True: "yes", False: "no", None: ""}[diff["excludes_zero"]]
         cells += [_pct(diff["difference"]), _interval(diff["by_seed"], k), _interval(diff["by_image"]), excludes]
-    return (*cells, ap_method(row), row.get("n_gt_boxes", ""))
+    return (*cells, ap_method(row), row.get("n_gt_boxes", ""), selection_set(row))
 
 
 def _bootstrap_samples(rows: list[dict], coco: Path | None) -> dict[str, np.ndarray]:
@@ -186,9 +196,9 @@ def write_table2(row_files: list[Path], csv_path: Path, markdown_path: Path, wit
                        for ref in REFERENCES if ref in by_name and ref != row["condition"]}
         rows.append(our_table_row(row, differences))
     if with_paper:
-        blanks = ("",) * (len(COLUMNS) - 4 - len(PAPER_ROWS[0]))
+        blanks = ("",) * (len(COLUMNS) - 5 - len(PAPER_ROWS[0]))
         rows += [("paper 000", paper_row[0], paper_row[1], "", *paper_row[2:], *blanks, PAPER_AP_METHOD,
-                  paper_row[2] + paper_row[4]) for paper_row in PAPER_ROWS]
+                  paper_row[2] + paper_row[4], PAPER_SELECTION) for paper_row in PAPER_ROWS]
     write_csv(csv_path, COLUMNS, rows)
     note = ("Detector scores on the real validation split: TP/FP/FN, P, R, F1 at the configured confidence "
             "threshold with IoU 0.5 matching, means over the replicates (detector seeds); mAP@0.50 by the "
@@ -197,6 +207,8 @@ def write_table2(row_files: list[Path], csv_path: Path, markdown_path: Path, wit
             "replicate) and over validation images (percentile bootstrap, exact AP on cached detections). "
             "Δ vs a/b: mAP difference in points, paired by seed and by resampled image; "
             "'excludes 0': every interval of the difference lies on one side of zero. "
-            "GT persons: ground-truth persons of the evaluation set (TP + FN).")
+            "GT persons: ground-truth persons of the evaluation set (TP + FN). Best epoch chosen on: the frames "
+            "whose mAP@0.50 picked the checkpoint (the paper's: the evaluation set itself, which flatters every row "
+            "alike; detector.train.selection: held_out picks on real training frames kept out of training).")
     write_markdown_page(markdown_path, "Table 2", note, COLUMNS, rows, after=ground_truth_note(data))
     return rows
