@@ -41,6 +41,7 @@ PATHS = {
     "compact_summary": f"{COMPACT_DIR}/{compact_files.SUMMARY}",
     "translated": f"{RESULTS}/translate/{{run}}/{{generator}}/yolo",
     "fid_curve": f"{RESULTS}/fid/{{run}}.csv",
+    "compact_fid": f"{RESULTS}/fid/compact/{{run}}.csv",  # FID per prune step
     "fid_plot": f"{RESULTS}/figures/fid.png",
     "inception_score": f"{RESULTS}/is/{{run}}.json",
     "detector_set": f"{RESULTS}/detector/{{condition}}/{detector_files.CONDITION_SET}",

@@ -1,6 +1,7 @@
 # Metrics stage: FID of real crops vs CG crops translated by every saved generator of a run (paper
-# 000, figure 6) and the Inception Score of its final generator (paper 002). Without the Inception
-# weights the files say "not computed" (unless metrics.require_weights is true).
+# 000, figure 6) and by its compact generator after each prune step (paper 001), and the Inception
+# Score of its final generator (paper 002). Without the Inception weights the files say "not
+# computed" (unless metrics.require_weights is true).
 
 
 rule fid_curve:
@@ -26,6 +27,35 @@ rule fid_curve:
     shell:
         "python -m cg2real fid-curve --run-dir {params.run_dir:q} --real-crops {input.real:q}"
         " --cg-crops {input.cg:q} --settings {params.settings:q} --out {output:q} > {log:q} 2>&1"
+
+
+rule compact_fid:
+    """FID of the run's generator and of its compact generator after each kept prune step (paper 001)."""
+    input:
+        generator=PATHS["cyclegan_generator"],
+        card=PATHS["cyclegan_card"],
+        report=PATHS["compact_report"],
+        summary=PATHS["compact_summary"],
+        real=PATHS["crops"].format(dataset="real_train"),
+        cg=PATHS["crops"].format(dataset="cg"),
+    output:
+        PATHS["compact_fid"],
+    log:
+        log_path("compact_fid", "{run}"),
+    benchmark:
+        benchmark_path("compact_fid", "{run}")
+    conda:
+        "../envs/gan.yaml"
+    resources:
+        **job_resources("compact_fid", gpus=setting("metrics", "device")),
+    params:
+        run_dir=input_folder("generator"),
+        compact_dir=input_folder("report"),
+        settings=settings("metrics"),
+    shell:
+        "python -m cg2real compact-fid --compact-dir {params.compact_dir:q} --run-dir {params.run_dir:q}"
+        " --real-crops {input.real:q} --cg-crops {input.cg:q} --settings {params.settings:q} --out {output:q}"
+        " > {log:q} 2>&1"
 
 
 rule plot_fid:

@@ -132,6 +132,7 @@ def test_final_outputs_name_every_runs_figures_and_every_conditions_row(config):
              "summary": "summary/{dataset}", "box_heights": "box_heights/{dataset}",
              "cyclegan_generator": "G/{run}", "cyclegan_metrics": "metrics/{run}", "cyclegan_losses": "losses/{run}",
              "translated": "translated/{run}/{generator}", "compact_summary": "compact/{run}",
+             "compact_fid": "compact_fid/{run}",
              "table2_row": "row/{condition}", **{key: key for key in workflow.SINGLE_OUTPUTS}}
     config["conditions"] = {"a": {"real": 4}, "c": {"real": 4, "cg": {"source": "compact", "run": "demo", "count": 2}}}
     outputs = workflow.final_outputs(config, paths)
@@ -142,4 +143,5 @@ def test_final_outputs_name_every_runs_figures_and_every_conditions_row(config):
     assert {f"losses/{run}" for run in runs} | {f"translated/{run}/full" for run in runs} <= set(outputs)
     assert [o for o in outputs if o.endswith("/compact")] == ["translated/demo/compact"]
     assert {"compact/demo", "row/a", "row/c", "detector_plots", "table2_md"} <= set(outputs)
+    assert [o for o in outputs if o.startswith("compact_fid/")] == ["compact_fid/demo"]  # compacted runs only
     assert len(outputs) == len(set(outputs))

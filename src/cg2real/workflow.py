@@ -262,6 +262,7 @@ def final_outputs(config: Config, paths: Mapping[str, str]) -> list[str]:
         *(paths["translated"].format(run=run, generator="full") for run in runs),
         *(paths["translated"].format(run=run, generator="compact") for run in compacted),
         *(paths["compact_summary"].format(run=run) for run in compacted),
+        *(paths["compact_fid"].format(run=run) for run in compacted),
         *(paths["table2_row"].format(condition=condition) for condition in config["conditions"]),
         *(paths[key] for key in SINGLE_OUTPUTS),
     ]

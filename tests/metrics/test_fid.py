@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from cg2real.metrics.fid import feature_statistics, frechet_distance, frechet_distance_of_features
+from cg2real.metrics.fid import feature_statistics, frechet_distance, frechet_distance_of_features, psd_sqrt
 
 
 def direct_frechet(a: np.ndarray, b: np.ndarray) -> float:
@@ -26,6 +26,10 @@ def test_identical_sets_give_zero_and_known_gaussians():
     mu1, mu2 = np.zeros(2), np.array([3.0, 4.0])
     s1, s2 = np.diag([1.0, 4.0]), np.diag([9.0, 1.0])
     assert frechet_distance(mu1, s1, mu2, s2) == pytest.approx(25 + (1 + 9 - 6) + (4 + 1 - 4))
+    assert psd_sqrt(s2) == pytest.approx(np.diag([3.0, 1.0]))
+    # a known root of sigma1 is used as given: the right one gives the same distance, another does not
+    assert frechet_distance(mu1, s1, mu2, s2, root1=psd_sqrt(s1)) == pytest.approx(frechet_distance(mu1, s1, mu2, s2))
+    assert frechet_distance(mu1, s1, mu2, s2, root1=np.eye(2)) != pytest.approx(frechet_distance(mu1, s1, mu2, s2))
 
 
 def test_needs_two_samples():

@@ -1,4 +1,5 @@
-"""Subcommands of the metrics stage (rules/metrics.smk): FID per saved generator, its plot, and IS."""
+"""Subcommands of the metrics stage (rules/metrics.smk): FID per saved generator, its plot, FID per
+compaction step, and IS."""
 
 from __future__ import annotations
 
@@ -21,6 +22,16 @@ def _fid_curve(args: argparse.Namespace) -> None:
     settings = settings_from_json(MetricsSettings, args.settings, "metrics")
     write_fid_curve(args.run_dir, args.real_crops, args.cg_crops, settings.weights_path, args.out,
                     settings.batch_size, pick_device(settings.device, 0), settings.require_weights)
+
+
+def _compact_fid(args: argparse.Namespace) -> None:
+    from cg2real.cyclegan.distributed import pick_device
+    from cg2real.metrics.compact_fid import write_compact_fid
+    from cg2real.metrics.inception import MetricsSettings
+
+    settings = settings_from_json(MetricsSettings, args.settings, "metrics")
+    write_compact_fid(args.compact_dir, args.run_dir, args.real_crops, args.cg_crops, settings.weights_path, args.out,
+                      settings.batch_size, pick_device(settings.device, 0), settings.require_weights)
 
 
 def _inception_score(args: argparse.Namespace) -> None:
@@ -60,6 +71,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     fid.add_argument("--cg-crops", type=Path, required=True, help="CG crop folder (domain A), translated per generator")
     add_settings(fid, "metrics")
     fid.add_argument("--out", type=Path, required=True, help="CSV: epoch, generator, fid, ..., status")
+
+    steps = command(sub, "compact-fid", _compact_fid,
+                    "FID of the run's generator and of its compact one after each prune step (CSV; paper 001)")
+    steps.add_argument("--compact-dir", type=Path, required=True,
+                       help="compact-generator output folder (report.csv, summary.json, steps/)")
+    steps.add_argument("--run-dir", type=Path, required=True, help="the CycleGAN run folder it was pruned from")
+    steps.add_argument("--real-crops", type=Path, required=True, help="real crop folder (domain B)")
+    steps.add_argument("--cg-crops", type=Path, required=True, help="CG crop folder (domain A), translated per step")
+    add_settings(steps, "metrics")
+    steps.add_argument("--out", type=Path, required=True, help="CSV: step, generator, params, macs, ..., fid, status")
 
     score = command(sub, "inception-score", _inception_score,
                     "Inception Score of the CG crops translated by a run's final generator (JSON; paper 002's metric)")

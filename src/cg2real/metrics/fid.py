@@ -19,13 +19,17 @@ def feature_statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return features.mean(axis=0), np.cov(features, rowvar=False)
 
 
-def _psd_sqrt(matrix: np.ndarray) -> np.ndarray:
+def psd_sqrt(matrix: np.ndarray) -> np.ndarray:
+    """The square root of a covariance matrix; the costly part of a FID (2048 x 2048 for Inception)."""
     values, vectors = np.linalg.eigh((matrix + matrix.T) / 2)
     return (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
 
 
-def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray) -> float:
-    root1 = _psd_sqrt(sigma1)
+def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray,
+                     root1: np.ndarray | None = None) -> float:
+    """The distance; `root1`, `psd_sqrt(sigma1)` if already known, saves its cost when one reference
+    set is measured against many (the real crops against every generator's translations)."""
+    root1 = psd_sqrt(sigma1) if root1 is None else root1
     middle = root1 @ sigma2 @ root1
     trace_sqrt = np.sqrt(np.clip(np.linalg.eigvalsh((middle + middle.T) / 2), 0, None)).sum()
     return float(np.sum((mu1 - mu2) ** 2) + np.trace(sigma1) + np.trace(sigma2) - 2 * trace_sqrt)

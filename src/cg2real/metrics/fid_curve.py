@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import csv
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import matplotlib
@@ -31,7 +31,7 @@ import torch  # noqa: E402
 from cg2real.cyclegan.run import GENERATOR_CG2REAL, RunPaths, read_model_card  # noqa: E402
 from cg2real.errors import DataError  # noqa: E402
 from cg2real.images import read_rgb, require_images  # noqa: E402
-from cg2real.metrics.fid import feature_statistics, frechet_distance  # noqa: E402
+from cg2real.metrics.fid import feature_statistics, frechet_distance, psd_sqrt  # noqa: E402
 from cg2real.metrics.inception import (  # noqa: E402
     inception_features,
     load_fid_inception,
@@ -79,54 +79,89 @@ def _row(epoch: int, generator: Path, status: str, fid: float | None = None, rea
             "translated_images": translated_images, "status": status}
 
 
+class TranslatedFid:
+    """FID of the real crops vs the CG crops translated by one generator after another.
+
+    The real crops' Inception statistics (and their covariance's square root) are computed once,
+    when this is made, and serve every generator measured: a run's epochs here, a compaction's
+    prune steps in `compact_fid`.
+    """
+
+    def __init__(self, model: torch.nn.Module, real_crops: Path, cg_crops: Path, batch_size: int,
+                 device: torch.device) -> None:
+        real_files = require_images(real_crops, "PNG/JPG images")
+        self.cg_files = require_images(cg_crops, "PNG/JPG images")
+        self.model, self.batch_size, self.device = model, batch_size, device
+        self.real_images, self.translated_images = len(real_files), len(self.cg_files)
+        real_features = inception_features(model, _read(real_files), batch_size, device, "inception: real crops",
+                                           len(real_files))
+        self.real_statistics = feature_statistics(real_features)
+        self.real_root = psd_sqrt(self.real_statistics[1])
+
+    def of(self, weights: Path, model_card: Path) -> float:
+        """The FID of the generator `weights` (a CycleGAN run's or a compact one, as `model_card` says)."""
+        generator = load_generator(weights, model_card, self.device)
+        translated = translated_crops(generator, self.cg_files, self.batch_size, self.device)
+        features = inception_features(self.model, translated, self.batch_size, self.device,
+                                      f"inception: {weights.parent.name}/{weights.name}", len(self.cg_files))
+        return frechet_distance(*self.real_statistics, *feature_statistics(features), root1=self.real_root)
+
+
 def fid_curve_rows(
     run_dir: Path, real_crops: Path, cg_crops: Path, model: torch.nn.Module, batch_size: int, device: torch.device
 ) -> list[dict]:
     """One computed row per generator of the run (see the module docstring for the columns)."""
-    real_files, cg_files = require_images(real_crops, "PNG/JPG images"), require_images(cg_crops, "PNG/JPG images")
-    real_features = inception_features(model, _read(real_files), batch_size, device, "inception: real crops",
-                                       len(real_files))
-    real_statistics = feature_statistics(real_features)
+    fid_of = TranslatedFid(model, real_crops, cg_crops, batch_size, device)
     model_card = RunPaths(run_dir).model_card
     rows = []
     for epoch, weights in run_generators(run_dir):
-        generator = load_generator(weights, model_card, device)
-        translated = translated_crops(generator, cg_files, batch_size, device)
-        features = inception_features(model, translated, batch_size, device, f"inception: {weights.name}",
-                                      len(cg_files))
-        fid = frechet_distance(*real_statistics, *feature_statistics(features))
-        rows.append(_row(epoch, weights, COMPUTED, fid, len(real_files), len(cg_files)))
+        fid = fid_of.of(weights, model_card)
+        rows.append(_row(epoch, weights, COMPUTED, fid, fid_of.real_images, fid_of.translated_images))
         log.info("%s (epoch %d): FID %.2f", weights.name, epoch, fid)
     return rows
 
 
+def not_computed_status(weights: Path) -> str:
+    """The status of a row whose FID is empty because the Inception weights file is missing."""
+    return f"not computed: Inception weights missing at {weights}"
+
+
 def not_computed_rows(run_dir: Path, weights: Path) -> list[dict]:
     """The rows FID would fill, each saying why it is empty."""
-    status = f"not computed: Inception weights missing at {weights}"
-    return [_row(epoch, path, status) for epoch, path in run_generators(run_dir)]
+    return [_row(epoch, path, not_computed_status(weights)) for epoch, path in run_generators(run_dir)]
+
+
+def write_fid_rows(
+    out: Path, fields: tuple[str, ...], weights: Path, device: torch.device, require_weights: bool,
+    computed: Callable[[torch.nn.Module], list[dict]], not_computed: Callable[[], list[dict]],
+) -> list[dict]:
+    """Write a FID CSV with the rows `computed(Inception network)` makes, and return them.
+
+    Without the Inception weights file: a DataError naming it when `require_weights`, else (report
+    mode, so a demo without the file still completes) the rows of `not_computed()` and a warning.
+    """
+    if weights.is_file() or require_weights:
+        rows = computed(load_fid_inception(weights, device))
+    else:
+        log.warning("%s; %s marks FID as not computed", missing_weights_message(weights), out)
+        rows = not_computed()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    return rows
 
 
 def write_fid_curve(
     run_dir: Path, real_crops: Path, cg_crops: Path, weights: Path, out: Path, batch_size: int,
     device: torch.device, require_weights: bool = False,
 ) -> list[dict]:
-    """Write a run's FID CSV and return its rows.
-
-    Without the Inception weights file: a DataError naming it when `require_weights`, else (report
-    mode, so a demo without the file still completes) rows marked not computed and a warning.
-    """
-    if weights.is_file() or require_weights:
-        model = load_fid_inception(weights, device)
-        rows = fid_curve_rows(run_dir, real_crops, cg_crops, model, batch_size, device)
-    else:
-        log.warning("%s; %s marks FID as not computed", missing_weights_message(weights), out)
-        rows = not_computed_rows(run_dir, weights)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=FIELDS)
-        writer.writeheader()
-        writer.writerows(rows)
-    return rows
+    """Write a run's FID CSV and return its rows (without the weights file: see `write_fid_rows`)."""
+    return write_fid_rows(
+        out, FIELDS, weights, device, require_weights,
+        lambda model: fid_curve_rows(run_dir, real_crops, cg_crops, model, batch_size, device),
+        lambda: not_computed_rows(run_dir, weights))
 
 
 def read_fid_curve(path: Path) -> list[dict[str, str]]:
