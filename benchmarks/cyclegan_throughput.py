@@ -17,8 +17,8 @@ environment is passed on and wins, so another cycle time is one variable away:
 `HOROVOD_CYCLE_TIME=1 python ...` measures horovod's own default.
 
 `--probe` adds a second table, measured with 2 processes x 1 thread: the time one training step
-spends averaging gradients (torch/gloo: one all_reduce per network, standing in for DDP's
-buckets; horovod/gloo: one grouped allreduce per optimiser, as the trainer's
+spends averaging gradients (torch/gloo: one all_reduce per network, as DDP sends its one bucket
+per network; horovod/gloo: one grouped allreduce per optimiser, as the trainer's
 `DistributedOptimizer(groups=1)` does) and the CPU horovod's background thread burns while the
 training thread is idle; and a third, the compute-only ceiling: our `train_step` (no
 communication, no data loading) in 1 process pinned to one core, against 2 independent such
@@ -137,7 +137,7 @@ def probe_worker(backend: str, generator: str, ngf: int, steps: int) -> None:
             tensors = [t for network in per_network for t in network]
             hvd.synchronize(hvd.grouped_allreduce_async_(tensors, name=name, op=hvd.Average))
     else:
-        def average(name: str, per_network: list) -> None:  # DDP: each network's gradient buckets
+        def average(name: str, per_network: list) -> None:  # DDP: one bucket per network
             for network in per_network:
                 flat = torch.cat([t.reshape(-1) for t in network])
                 torch.distributed.all_reduce(flat)

@@ -4,7 +4,8 @@
 
 Step time = compute + gradient allreduce, not overlapped (as this project's horovod backend runs
 it: one grouped allreduce per model pair after its backward; the torch backend's DDP overlaps its
-buckets with the backward, so for it the model overstates the step time). Efficiency at N nodes =
+buckets with the backward: `exposed_s` and the "Overlapped" table model that, and horovod 0.15's
+per-cycle fusion the paper ran). Efficiency at N nodes =
 step time on 1 node / step time on N nodes, the paper's baseline. A first-order model, to say which
 term matters at which scale, not to predict minutes: latencies are NCCL's own model constants, the
 V100's compute is calibrated on the paper's 1-node time, the H100's is an assumption.
@@ -97,6 +98,32 @@ def comm_s(system: System, nodes: int, buckets: Sequence[float], algorithm: str 
     return sum(ALGORITHMS[algorithm](ranks, nodes, nbytes, bandwidth) for nbytes in buckets)
 
 
+def exposed_s(calls: Sequence[float], ready: Sequence[float], backward_s: float) -> float:
+    """Communication left after a backward of `backward_s`: allreduce i (seconds `calls[i]`) can start
+    once its gradients are ready (`ready[i]`, from the backward's start) and the previous one is done,
+    one at a time (DDP's and horovod's one communication stream); what ends after the backward shows."""
+    end = 0.0
+    for duration, start in zip(calls, ready):
+        end = max(end, start) + duration
+    return max(0.0, end - backward_s)
+
+
+def overlapped_s(system: System, nodes: int, nbytes: float, ready: Sequence[float], backward_s: float,
+                 algorithm: str = "ring") -> float:
+    """Exposed seconds of `nbytes` of gradients sent in len(ready) equal allreduces, the i-th leaving at
+    ready[i]: DDP's buckets (ready as the backward reaches them) or horovod's per-cycle fusions."""
+    share = nbytes / len(ready)
+    return exposed_s([comm_s(system, nodes, [share], algorithm)] * len(ready), ready, backward_s)
+
+
+def last_use_backward_s(system: System, macs: float) -> float:
+    """Seconds of the backward passes in which a model pair's gradients become ready. Each network's
+    parameter gradient is complete only after the backward of its last use (autograd sums every use
+    first): for the generators the last 2 of 6 passes (G_B's reconstruction, then G_A's translation),
+    for the discriminators D_B's and D_A's last, taken as 2 passes. A backward costs 2 forwards."""
+    return 2 * 2 * (2 * macs) / system.achieved_flops
+
+
 @dataclass(frozen=True)
 class Scenario:
     """How a step is communicated: gradient buckets (bytes), samples per process, algorithm."""
@@ -180,6 +207,57 @@ def _budget_lines(costs: dict[str, int], flops: float, fused: list[float], abci2
     return lines + [""]
 
 
+HOROVOD_015_CYCLE_S = 5e-3  # horovod 0.15's default HOROVOD_CYCLE_TIME (1 ms since 0.21)
+
+
+def horovod_cycles_s(system: System, nodes: int, macs: float, nbytes: float,
+                     cycle_s: float = HOROVOD_015_CYCLE_S) -> float:
+    """Exposed seconds of one model pair's gradients as horovod 0.15's DistributedOptimizer sends them:
+    each cycle fuses what became ready since the last into one allreduce (gradients ready evenly over
+    the backward of the last uses), so a window of w seconds makes ceil(w / cycle) allreduces."""
+    window = last_use_backward_s(system, macs)
+    return overlapped_s(system, nodes, nbytes, [cycle_s * (i + 1) for i in range(math.ceil(window / cycle_s))], window)
+
+
+def ddp_s(system: System, nodes: int, macs: float, nbytes: float, buckets: int, algorithm: str = "ring") -> float:
+    """Exposed seconds of one model pair's gradients in DDP's buckets (`buckets` per network, 2 networks),
+    each sent as soon as the backward has filled it."""
+    window, count = last_use_backward_s(system, macs), 2 * buckets
+    return overlapped_s(system, nodes, nbytes, [window * (i + 1) / count for i in range(count)], window, algorithm)
+
+
+def _overlap_lines(costs: dict[str, int], flops: float, fused: list[float], abci2: System, abci3: System) -> list[str]:
+    """Overlapped communication: the paper's horovod 0.15 at 128 nodes, and this project's backends on
+    8 GPUs per node at 64 nodes (512 GPUs, the paper's count)."""
+    g, d = costs["generator_macs"], costs["discriminator_macs"]
+
+    def step(system: System, nodes: int, exposed) -> float:
+        return flops / system.achieved_flops + exposed(system, nodes, g, fused[0]) + exposed(system, nodes, d, fused[1])
+
+    rows = []
+    for name, exposed in (("horovod 0.15 as the paper ran it (one fused allreduce per 5 ms cycle, overlapped)",
+                           horovod_cycles_s),
+                          ("DDP, 1 bucket per network (torch backend), ring", lambda *a: ddp_s(*a, buckets=1)),
+                          ("DDP, 1 bucket per network, tree", lambda *a: ddp_s(*a, buckets=1, algorithm="tree")),
+                          ("DDP, 2 buckets per network, tree", lambda *a: ddp_s(*a, buckets=2, algorithm="tree")),
+                          ("one fused allreduce per model pair, not overlapped (horovod backend), ring",
+                           lambda system, nodes, macs, nbytes: comm_s(system, nodes, [nbytes]))):
+        cells = []
+        for system, nodes in ((abci2, 128), (abci3, 64)):
+            one, many = step(system, 1, exposed), step(system, nodes, exposed)
+            cells.append(f"{1e3 * (many - one):+.1f} ms, {100 * one / many:.1f}%")
+        rows.append(f"| {name} | " + " | ".join(cells) + " |")
+    window = last_use_backward_s(abci2, g)
+    return ["### Overlapped with the backward", "",
+            f"- generators' gradients become ready in the last {1e3 * window:.1f} ms of a V100 step "
+            f"({1e3 * last_use_backward_s(abci3, g):.1f} ms on an H200): horovod 0.15 sends them in "
+            f"{math.ceil(window / HOROVOD_015_CYCLE_S)} cycles",
+            "",
+            "| how gradients are sent | ABCI 2.0, 128 nodes (512 V100): added per step, efficiency "
+            "| ABCI 3.0, 64 nodes (512 H200) |",
+            "| --- | --- | --- |", *rows, ""]
+
+
 def _paper_lines(flops: float, fused: list[float], abci2: System) -> list[str]:
     """Where paper 000 lost its efficiency at 128 nodes, against the model."""
     lost = paper_step_s(512) - paper_step_s(4)
@@ -221,6 +299,7 @@ def report() -> str:
             Scenario("fp16, tree", fp16, algorithm="tree"),
             Scenario("fp32, ring, batch 4 per GPU", tuple(fused), batch=4),
         ])
+        + _overlap_lines(costs, flops, fused, abci2, abci3)
         + _paper_lines(flops, fused, abci2)
     )
 

@@ -56,3 +56,23 @@ def test_step_counts_18_generator_and_16_discriminator_passes():
 def test_paper_steps_give_its_efficiency():
     assert paper_step_s(4) == pytest.approx(68.77 * 3600 / (200 * 4822))
     assert paper_step_s(4) / paper_step_s(512) == pytest.approx(93.8 / 128)
+
+
+def test_exposed_communication_is_what_runs_past_the_backward_one_call_at_a_time():
+    exposed_s = scaling_model.exposed_s
+    assert exposed_s([1.0, 1.0], [0.5, 1.0], backward_s=4.0) == 0.0  # both hidden
+    assert exposed_s([1.0, 1.0], [0.5, 1.0], backward_s=2.0) == pytest.approx(0.5)  # second waits for the first
+    assert exposed_s([1.0], [3.0], backward_s=3.0) == pytest.approx(1.0)  # ready at the end: all shows
+
+
+def test_horovod_fuses_once_per_cycle_while_gradients_become_ready():
+    system = System("toy", gpus_per_node=4, node_bandwidth=1e9, intra_bandwidth=1e12, achieved_flops=1e12)
+    window = scaling_model.last_use_backward_s(system, 5e9)  # 2 passes x 2 forwards x 10 GFLOP = 40 ms
+    assert window == pytest.approx(0.04)
+    # 8 cycles of 5 ms: 8 allreduces of 1/8 of the bytes, the first leaving after one cycle
+    call = ring_allreduce_s(8, 2, 1e8 / 8, 1e9)
+    assert call > 0.005  # each outlasts a cycle, so they queue: the last ends at 5 ms + 8 calls
+    assert scaling_model.horovod_cycles_s(system, 2, 5e9, 1e8) == pytest.approx(0.005 + 8 * call - 0.04)
+    # DDP, 1 bucket per network: the first network's bucket leaves half-way, the second's at the end
+    half = ring_allreduce_s(8, 2, 1e8 / 2, 1e9)  # 87.5 ms: the second waits for the first
+    assert scaling_model.ddp_s(system, 2, 5e9, 1e8, buckets=1) == pytest.approx(0.02 + 2 * half - 0.04)
