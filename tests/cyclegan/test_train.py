@@ -250,7 +250,7 @@ def test_two_processes_equal_one_process_accumulating_all_samples(tmp_path, crop
     """2 ranks x `per_rank` samples (accumulated with simulate_processes) step like 1 process that
     accumulates all 2 x `per_rank`: each rank's averaged gradients equal the one process's mean
     gradient (a sum over the ranks, or a wrong 1/k, would be off by 2x), and so do the weights.
-    horovod is built by `make setup` (tools/build_horovod.sh): a broken build fails here."""
+    horovod is built by `make horovod`, which `make test` runs (tools/build_horovod.sh): a broken build fails here."""
     # the pools are per process by design; switch them off here
     settings = replace(TINY, pool_size=0, simulate_processes=per_rank)
     inputs = two_rank_inputs(per_rank)
