@@ -11,7 +11,8 @@ LOCAL_RANK; `horovodrun`/`mpirun`: horovod's own), as in nanoGPT; nothing here s
 Gradients: the torch backend wraps each network in DistributedDataParallel, which averages a
 network's gradients in one bucket (`bucket_cap_mb`) as soon as its backward has produced them, so
 one network's allreduce overlaps the backward of the next (on GPUs); horovod's
-DistributedOptimizer averages in `step()`, one grouped allreduce per optimiser. A CycleGAN step
+DistributedOptimizer averages in `step()`, one grouped allreduce per optimiser, with horovod's fusion
+buffer sized to the largest group (`fusion_threshold_bytes`) so that no group is split. A CycleGAN step
 runs each generator three times (translation, cycle, identity) before one backward, and the
 generators' loss calls the discriminators while they are frozen; DDP handles both (one gradient
 per parameter per backward; frozen parameters are skipped), which the 2-process equality test
@@ -30,6 +31,7 @@ of them was asked to stop (SIGTERM), so all stop after the same step.
 
 from __future__ import annotations
 
+import logging
 import os
 
 PARENT_AT_START = os.getppid()  # read before the slow imports below, for `die_with_parent`
@@ -44,6 +46,8 @@ from torch.nn.parallel import DistributedDataParallel
 
 from cg2real.launch import LAUNCHER_VARIABLE, die_with_parent, launcher_is_ancestor
 
+log = logging.getLogger(__name__)
+
 BACKENDS = ("none", "torch", "horovod")
 
 # One bucket per network. A network's gradients are complete only after the backward of its last
@@ -53,6 +57,9 @@ BACKENDS = ("none", "torch", "horovod")
 # the GPUs: docs/scaling.md's model gives, at 512 H200s on 64 nodes, 96.0% for 1 bucket per network,
 # 93.9% for 2 and 90.1% for 4 (tree allreduce); on a V100's longer step 2 buckets gain 0.5 points.
 DDP_BUCKETS_PER_NETWORK = 1
+
+# horovod fuses a tensor into its buffer padded to 16 bytes (BATCHED_D2D_PADDING, in GPU builds)
+HOROVOD_FUSION_ALIGNMENT = 16
 
 
 class Vote:
@@ -184,17 +191,23 @@ class HorovodDistributed(Distributed):
 
     name = "horovod"
 
-    def __init__(self, device: torch.device, cycle_time_ms: float | None = None, fp16_allreduce: bool = False) -> None:
+    def __init__(self, device: torch.device, cycle_time_ms: float | None = None, fp16_allreduce: bool = False,
+                 fusion_threshold: int | None = None) -> None:
         super().__init__(device)
         import horovod.torch as hvd  # imported here: horovod is only needed by this backend
 
         self.hvd = hvd
         self.compression = hvd.Compression.fp16 if fp16_allreduce else hvd.Compression.none
         apply_cycle_time(os.environ, cycle_time_ms)
+        apply_fusion_threshold(os.environ, fusion_threshold)
         hvd.init()
         self.rank = hvd.rank()
         self.world_size = hvd.size()
         self.local_rank = hvd.local_rank()
+        if self.is_main:  # what hvd.init() read, the user's or horovodrun's values included
+            log.info("horovod: fusion threshold %s bytes, cycle time %s ms",
+                     os.environ.get("HOROVOD_FUSION_THRESHOLD", "horovod's default"),
+                     os.environ.get("HOROVOD_CYCLE_TIME", "horovod's default"))
 
     def wrap_optimizer(self, optimizer: torch.optim.Optimizer, model: torch.nn.Module, prefix: str,
                        backward_passes: int = 1) -> torch.optim.Optimizer:
@@ -261,6 +274,43 @@ def apply_cycle_time(environ: MutableMapping[str, str], cycle_time_ms: float | N
         environ.setdefault("HOROVOD_CYCLE_TIME", f"{cycle_time_ms:g}")
 
 
+def gradient_bytes(models: Iterable[torch.nn.Module], fp16_allreduce: bool = False, alignment: int = 1) -> int:
+    """Bytes of `models`' trainable gradients as horovod sends them: in the parameters' dtype, or
+    float16 with `fp16_allreduce` (`Compression.fp16` casts before the allreduce); each tensor's
+    bytes rounded up to `alignment`. Meta-device models count the same as real ones."""
+    total = 0
+    for model in models:
+        for parameter in model.parameters():
+            if parameter.requires_grad:
+                size = parameter.numel() * (2 if fp16_allreduce else parameter.element_size())
+                total += -(-size // alignment) * alignment
+    return total
+
+
+def fusion_threshold_bytes(groups: Iterable[Iterable[torch.nn.Module]], fp16_allreduce: bool = False) -> int:
+    """horovod's fusion threshold that sends each optimiser's group (the networks it steps) in one
+    allreduce: the largest group's gradient bytes, padded as horovod fuses them, rounded up to the
+    next whole MiB.
+
+    horovod fuses ready tensors into one allreduce only while they fit `HOROVOD_FUSION_THRESHOLD`
+    bytes (read at `hvd.init()`), so a larger group leaves in several allreduces, each paying a
+    latency that grows with the GPUs (docs/scaling.md); its buffer is also allocated at the full
+    threshold on each device. A fixed default fits no particular model: horovod 0.15's 64 MiB split
+    the paper's two generators (86.8 MiB) in two; 0.21+'s 128 MiB holds them, but splits the pair
+    from ngf 80 (135.6 MiB) and is 32x the demo's 3.8 MiB. The headroom (under 1 MiB) also takes a
+    small allreduce that may share the group's cycle (the stop vote).
+    """
+    largest = max(gradient_bytes(group, fp16_allreduce, HOROVOD_FUSION_ALIGNMENT) for group in groups)
+    return (largest // 2**20 + 1) * 2**20
+
+
+def apply_fusion_threshold(environ: MutableMapping[str, str], nbytes: int | None) -> None:
+    """Set horovod's fusion threshold (read by `hvd.init()`) unless the user or `horovodrun
+    --fusion-threshold-mb` set one. None: horovod's own default."""
+    if nbytes is not None:
+        environ.setdefault("HOROVOD_FUSION_THRESHOLD", str(nbytes))
+
+
 def pick_device(requested: str, local_rank: int) -> torch.device:
     """`auto`: the local rank's GPU when CUDA is available, else the CPU."""
     if requested == "auto":
@@ -280,9 +330,9 @@ def local_rank_from_env() -> int:
 
 
 def init_distributed(backend: str, device: str, horovod_cycle_time_ms: float | None = None,
-                     fp16_allreduce: bool = False) -> Distributed:
+                     fp16_allreduce: bool = False, horovod_fusion_threshold: int | None = None) -> Distributed:
     """The backend object for this process (device chosen from the local rank; gradients sent as
-    float16 when `fp16_allreduce`).
+    float16 when `fp16_allreduce`; horovod's fusion threshold in bytes, `fusion_threshold_bytes`).
 
     A process started by a runner (torchrun, horovodrun, mpirun) or by `cg2real launch` first
     arms `die_with_parent`: torchrun starts workers in sessions of their own, out of reach of a
@@ -298,5 +348,5 @@ def init_distributed(backend: str, device: str, horovod_cycle_time_ms: float | N
     if backend == "torch":
         return TorchDistributed(torch_device, fp16_allreduce)
     if backend == "horovod":
-        return HorovodDistributed(torch_device, horovod_cycle_time_ms, fp16_allreduce)
+        return HorovodDistributed(torch_device, horovod_cycle_time_ms, fp16_allreduce, horovod_fusion_threshold)
     return Distributed(torch_device)
