@@ -13,7 +13,8 @@ network's gradients in one bucket (`bucket_cap_mb`) as soon as its backward has 
 one network's allreduce overlaps the backward of the next (on GPUs); horovod's
 DistributedOptimizer averages in `step()`, one grouped allreduce per optimiser, with horovod's fusion
 buffer sized to the largest group (`fusion_threshold_bytes`) so that no group is split. A CycleGAN step
-runs each generator three times (translation, cycle, identity) before one backward, and the
+runs each generator on three inputs (translation, cycle, identity; in 2 calls of G_A and 1 of G_B)
+before one backward, and the
 generators' loss calls the discriminators while they are frozen; DDP handles both (one gradient
 per parameter per backward; frozen parameters are skipped), which the 2-process equality test
 checks against one process.
@@ -51,7 +52,7 @@ log = logging.getLogger(__name__)
 BACKENDS = ("none", "torch", "horovod")
 
 # One bucket per network. A network's gradients are complete only after the backward of its last
-# use (each generator runs three times per step), so G_B's bucket leaves while G_A's last backward
+# use (each generator sees three inputs per step), so G_B's bucket leaves while G_A's last backward
 # runs and only G_A's (and D_A's) is exposed; 4 allreduces per step where DDP's default (1 MiB first
 # bucket, then 25 MiB) makes 10 at the paper's size. Each allreduce pays a latency that grows with
 # the GPUs: docs/scaling.md's model gives, at 512 H200s on 64 nodes, 96.0% for 1 bucket per network,
