@@ -7,7 +7,7 @@ HOROVOD_STAMP := $(VENV)/.cg2real-horovod-installed
 # `source .venv/bin/activate`.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: setup horovod demo row test lint dry-run plan-paper clean-results install-profile
+.PHONY: setup horovod demo study row test lint dry-run plan-paper clean-results install-profile
 
 setup: $(STAMP)
 
@@ -28,26 +28,37 @@ $(HOROVOD_STAMP): $(STAMP) tools/build_horovod.sh
 	PYTHON=$(PY) bash tools/build_horovod.sh
 	touch $@
 
+CORES ?= 2
+
 demo: $(STAMP)
-	snakemake --cores 2
+	snakemake --cores $(CORES)
+
+# The demo plus the runs and rows that compare it (config/study.yaml, merged into config.yaml): the
+# one-process run of the scalability figure, the DiffAugment run and its row, the compact row.
+study: $(STAMP)
+	snakemake --cores $(CORES) --configfile config/study.yaml
 
 # `make row ROW=c`: rebuild one Table 2 row, retraining its detector (every replicate), and refresh
-# table2.csv/md. The targets come before --forcerun, which takes every word after it as a rule or file
+# table2.csv/md. CONFIG: the config it was made with (config/paper.yaml, ...); STUDY=1: a row of
+# `make study`. The targets come before --forcerun, which takes every word after it as a rule or file
 # to force: placed before a target it would swallow it. Forced are the row's replicate checkpoints
 # (not the rule train_detector: the table needs every row, so that would retrain them all).
 # SNAKEMAKE_ARGS=-n shows the plan first.
 ROW ?=
-CORES ?= 2
 CONFIG ?= config.yaml
-READ_CONFIG = $(shell $(PY) -c "import yaml; c = yaml.safe_load(open('$(CONFIG)')); $(1)")
+ROW_CONFIGS = $(CONFIG) $(if $(STUDY),config/study.yaml)
+# the config as Snakemake merges ROW_CONFIGS (in order, replacing the Snakefile's config.yaml)
+READ_CONFIG = $(shell $(PY) -c "import yaml; from snakemake.utils import update_config; c = {};\
+	[update_config(c, yaml.safe_load(open(f))) for f in '$(ROW_CONFIGS)'.split()]; $(1)")
 RESULTS_DIR = $(call READ_CONFIG,print(c['results_dir']))
 ROW_WEIGHTS = $(foreach r,$(shell seq 0 $$(($(call READ_CONFIG,print(c['detector'].get('replicates', 1))) - 1))),\
 	$(RESULTS_DIR)/detector/$(ROW)/r$(r)/best_map50.pt)
 
 row: $(STAMP)
-	@test -n "$(ROW)" || { echo "usage: make row ROW=<condition> [CORES=n] [CONFIG=config.yaml]" >&2; exit 2; }
+	@test -n "$(ROW)" || { echo "usage: make row ROW=<condition> [STUDY=1] [CORES=n] [CONFIG=config.yaml]" >&2; exit 2; }
 	snakemake $(RESULTS_DIR)/table2/$(ROW).json $(RESULTS_DIR)/table2.csv $(RESULTS_DIR)/table2.md \
-		--cores $(CORES) $(SNAKEMAKE_ARGS) --configfile $(CONFIG) --forcerun $(ROW_WEIGHTS)
+		--cores $(CORES) $(SNAKEMAKE_ARGS) --configfile $(ROW_CONFIGS) --replace-workflow-config \
+		--forcerun $(ROW_WEIGHTS)
 
 # The report's browser test uses Debian's chromium: tools/install_browser.sh installs it when it is
 # missing and root apt-get can (else that test skips, saying why).

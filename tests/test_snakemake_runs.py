@@ -19,7 +19,8 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-WORKFLOW_FILES = ("Snakefile", "config.yaml", "rules", "schemas", "envs", "report", "profiles")
+WORKFLOW_FILES = ("Snakefile", "config.yaml", "config", "rules", "schemas", "envs", "report", "profiles")
+STUDY = ("--configfile", "config/study.yaml")  # `make study`: the demo plus its comparison runs and rows
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 
 TINY_DEMO = {
@@ -34,6 +35,8 @@ TINY_CONDITIONS = {
     "a": {"real": 4},
     "b": {"real": 4, "cg": {"source": "raw", "count": "all"}},
     "c": {"real": 4, "cg": {"source": "cyclegan", "run": "demo", "count": "all"}},
+}
+TINY_STUDY_CONDITIONS = {
     "c_compact": {"real": 4, "cg": {"source": "compact", "run": "demo", "count": "all"}},
     "c_diffaug": {"real": 4, "cg": {"source": "cyclegan", "run": "diffaug", "count": "all"}},
 }
@@ -42,7 +45,8 @@ pytestmark = pytest.mark.workflow
 
 
 def make_workflow(tmp_path: Path, **data_overrides) -> Path:
-    """A copy of the workflow in tmp_path with a tiny demo config (plus overrides of `data`)."""
+    """A copy of the workflow in tmp_path with a tiny demo config (plus overrides of `data`), one detector
+    replicate per row, and config/study.yaml's runs with tiny rows (`STUDY` adds them)."""
     for name in WORKFLOW_FILES:
         source = REPO / name
         (shutil.copytree if source.is_dir() else shutil.copy)(source, tmp_path / name)
@@ -52,10 +56,14 @@ def make_workflow(tmp_path: Path, **data_overrides) -> Path:
     config["cyclegan"]["defaults"].update(TINY_CYCLEGAN)
     config["detector"]["train"].update(TINY_DETECTOR)
     config["conditions"] = TINY_CONDITIONS
+    config["detector"]["replicates"] = 1
     config["compact"]["threshold"] = 2.0  # every filter is a candidate: a 2-epoch tiny run has no small scales yet
     for key, value in data_overrides.items():
         config["data"][key] = value if not isinstance(value, dict) else {**config["data"][key], **value}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    study = yaml.safe_load((REPO / "config/study.yaml").read_text())
+    study["conditions"] = TINY_STUDY_CONDITIONS
+    (tmp_path / "config/study.yaml").write_text(yaml.safe_dump(study, sort_keys=False))
     return tmp_path
 
 
@@ -106,7 +114,7 @@ def test_whole_workflow_through_distributed_cyclegan(tmp_path):
     attempts = tmp_path / "network_attempts.log"
     python_path = os.pathsep.join(filter(None, [str(REPO / "tests" / "no_network"), os.environ.get("PYTHONPATH")]))
     blocked = {"PYTHONPATH": python_path, "CG2REAL_NETWORK_LOG": str(attempts)}
-    done = snakemake(workdir, environ=blocked)
+    done = snakemake(workdir, *STUDY, environ=blocked)
     assert done.returncode == 0, done.stdout[-3000:]
     assert not attempts.exists(), attempts.read_text()
     # the block is in force in the processes it starts: a download attempt is refused and listed
@@ -131,7 +139,8 @@ def test_whole_workflow_through_distributed_cyclegan(tmp_path):
         source / "labels" / names[0].replace(".png", ".txt")).read_text()
     # Table 2: one row per condition, scored on every ground-truth person of the real validation set
     coco = json.loads((workdir / "results/data/coco/real_val.json").read_text())
-    rows = {c: json.loads((workdir / f"results/table2/{c}.json").read_text()) for c in TINY_CONDITIONS}
+    conditions = {**TINY_CONDITIONS, **TINY_STUDY_CONDITIONS}
+    rows = {c: json.loads((workdir / f"results/table2/{c}.json").read_text()) for c in conditions}
     for condition, row in rows.items():
         assert row["tp"] + row["fn"] == row["n_gt_boxes"] == len(coco["annotations"]), condition
         assert 0.0 <= row["map50"] <= 1.0 and Path(row["weights"]).name == "best_map50.pt"
@@ -151,9 +160,22 @@ def test_whole_workflow_through_distributed_cyclegan(tmp_path):
     assert "color,translation,cutout" in study and "not computed" in study  # no Inception weights here
     assert f"{100 * rows['c_diffaug']['map50']:.2f}" in study
     table = (workdir / "results/table2.md").read_text()
-    assert all(f"| ours | {c} |" in table for c in TINY_CONDITIONS)
-    again = snakemake(workdir, "--dry-run")
+    assert all(f"| ours | {c} |" in table for c in conditions)
+    assert (workdir / "results/figures/scalability.png").is_file()  # solo and demo: two process counts
+    again = snakemake(workdir, *STUDY, "--dry-run")
     assert "Nothing to be done" in again.stdout
+
+    # README's `make row ROW=a STUDY=1`: row a's detector retrains, its row and the table are rebuilt, nothing else
+    made_at = {path: path.stat().st_mtime_ns for path in (workdir / "results/table2").glob("*.json")}
+    table_at = (workdir / "results/table2.md").stat().st_mtime_ns
+    shutil.copy(REPO / "Makefile", workdir / "Makefile")
+    venv = Path(sys.executable).parents[1]
+    row = subprocess.run(["make", "-o", str(venv / ".cg2real-installed"), "row", "ROW=a", "STUDY=1", f"VENV={venv}"],
+                         cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)
+    assert row.returncode == 0, row.stdout[-3000:]
+    assert "rule train_detector:" in row.stdout and "wildcards: condition=a, replicate=0" in row.stdout
+    remade = {path.stem for path, at in made_at.items() if path.stat().st_mtime_ns != at}
+    assert remade == {"a"} and (workdir / "results/table2.md").stat().st_mtime_ns > table_at
 
 
 def test_dry_run_and_lint_on_the_repository():

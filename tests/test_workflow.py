@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from snakemake.utils import update_config
 
 from cg2real import workflow
 
@@ -14,8 +15,37 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
-def config() -> dict:
+def demo_config() -> dict:
+    """config.yaml alone: what `make demo` runs."""
     return yaml.safe_load((REPO / "config.yaml").read_text())
+
+
+@pytest.fixture
+def config(demo_config) -> dict:
+    """config.yaml with config/study.yaml merged in as `--configfile` does (`make study`): every kind of run."""
+    update_config(demo_config, yaml.safe_load((REPO / "config/study.yaml").read_text()))
+    return demo_config
+
+
+def test_the_demo_trains_one_distributed_run_and_rows_a_to_c_replicated(demo_config):
+    """`make demo` keeps what the demo must show (distributed training, translation, the detector and
+    Table 2 with intervals) and leaves the comparisons to `make study`."""
+    assert {run: spec["nproc"] for run, spec in demo_config["cyclegan"]["runs"].items()} == {"demo": 2}
+    assert demo_config["cyclegan"]["runs"]["demo"]["backend"] != "none"
+    assert list(demo_config["conditions"]) == ["a", "b", "c"]
+    assert workflow.condition_generator(demo_config["conditions"]["c"]) == ("demo", "full")
+    assert demo_config["detector"]["replicates"] >= 3  # a row needs k >= 3 for its interval
+    outputs = workflow.single_outputs(demo_config)
+    assert "scalability_plot" not in outputs and "augment_study" not in outputs  # one run: nothing to compare
+    assert {"table2_md", "table2_csv", "table2_attributes_md", "sample_grid", "fid_plot"} <= set(outputs)
+
+
+def test_the_study_adds_its_runs_and_rows_after_the_demos(config):
+    assert list(config["cyclegan"]["runs"]) == ["demo", "solo", "diffaug"]
+    assert list(config["conditions"]) == ["a", "b", "c", "c_compact", "c_diffaug"]  # Table 2's order
+    assert workflow.single_outputs(config) == list(workflow.SINGLE_OUTPUTS)
+    assert config["cyclegan"]["defaults"]["n_epochs"] == yaml.safe_load((REPO / "config.yaml").read_text())[
+        "cyclegan"]["defaults"]["n_epochs"]  # merged over config.yaml, which keeps its other settings
 
 
 def test_run_settings_apply_a_runs_overrides_to_the_defaults_only(config):

@@ -27,6 +27,9 @@ CROPPED_DATASETS = ("real_train", "cg")  # the CycleGAN domains B and A
 DATASET_OUTPUTS = ("yolo", "coco", "summary", "box_heights")
 SINGLE_OUTPUTS = ("table2_csv", "table2_md", "fid_plot", "scalability_plot", "sample_grid", "augment_study",
                   "detector_plots", "table2_attributes_md")
+# Made only when they compare runs: the scalability figure needs two process counts of one training,
+# the augmentation study two runs (config.yaml's demo has one run; config/study.yaml adds the others).
+COMPARING_OUTPUTS = {"scalability_plot": "scaling", "augment_study": "runs"}
 
 # data.<group>.<key>: (what the user puts there, what it may be: "folder", or "file or folder")
 DATASET_INPUTS = {
@@ -264,5 +267,11 @@ def final_outputs(config: Config, paths: Mapping[str, str]) -> list[str]:
         *(paths["compact_summary"].format(run=run) for run in compacted),
         *(paths["compact_fid"].format(run=run) for run in compacted),
         *(paths["table2_row"].format(condition=condition) for condition in config["conditions"]),
-        *(paths[key] for key in SINGLE_OUTPUTS),
+        *(paths[key] for key in single_outputs(config)),
     ]
+
+
+def single_outputs(config: Config) -> list[str]:
+    """The SINGLE_OUTPUTS keys this config makes: each of COMPARING_OUTPUTS only with two runs to compare."""
+    compared = {"scaling": len(scaling_runs(config)), "runs": len(config["cyclegan"]["runs"])}
+    return [key for key in SINGLE_OUTPUTS if compared.get(COMPARING_OUTPUTS.get(key), 2) >= 2]
