@@ -39,7 +39,7 @@ rule train_detector:
         benchmark_path("train_detector", "{condition}", "r{replicate}")
     conda:
         "../envs/detector.yaml"
-    threads: 2
+    threads: plan.detector_threads(config)
     resources:
         **job_resources("train_detector", gpus=setting("detector", "device")),
     params:

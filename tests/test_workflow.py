@@ -40,6 +40,12 @@ def test_the_demo_trains_one_distributed_run_and_rows_a_to_c_replicated(demo_con
     assert {"table2_md", "table2_csv", "table2_attributes_md", "sample_grid", "fid_plot"} <= set(outputs)
 
 
+def test_a_detector_training_reserves_its_threads(demo_config):
+    assert workflow.detector_threads(demo_config) == demo_config["detector"]["train"]["threads"] == 1
+    demo_config["detector"]["train"]["threads"] = None  # ultralytics' own count: 2 cores, as before
+    assert workflow.detector_threads(demo_config) == 2
+
+
 def test_the_study_adds_its_runs_and_rows_after_the_demos(config):
     assert list(config["cyclegan"]["runs"]) == ["demo", "solo", "diffaug"]
     assert list(config["conditions"]) == ["a", "b", "c", "c_compact", "c_diffaug"]  # Table 2's order

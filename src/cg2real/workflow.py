@@ -248,6 +248,12 @@ def replicate_train_settings(config: Config, replicate: int | str) -> dict[str, 
     return {**train, "seed": train["seed"] + int(replicate)}
 
 
+def detector_threads(config: Config) -> int:
+    """Cores a detector training reserves: detector.train.threads, or 2 where ultralytics picks its
+    own count (min(8, cores - 1) threads; the data-loader workers take the rest)."""
+    return config["detector"]["train"].get("threads") or 2
+
+
 def data_stage_outputs(paths: Mapping[str, str]) -> list[str]:
     """Everything the data stage makes (`snakemake data`), from the workflow's path table."""
     crops = [paths["crops"].format(dataset=dataset) for dataset in CROPPED_DATASETS]

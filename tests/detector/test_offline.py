@@ -57,3 +57,30 @@ def test_the_amp_check_never_reaches_for_its_download(tmp_path):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split()[-4:] == ["True", "False", "True", "False"]
+
+
+def test_the_training_uses_the_threads_its_job_reserves(tmp_path):
+    """ultralytics' select_device resets torch's threads to its own min(8, cores - 1) as training
+    starts; `use_threads` makes it set detector.train.threads instead (None keeps ultralytics')."""
+    script = textwrap.dedent(
+        f"""
+        from pathlib import Path
+        from cg2real.detector.offline import configure_ultralytics_offline
+        configure_ultralytics_offline(Path({str(tmp_path)!r}))
+        import torch
+        from ultralytics.utils import NUM_THREADS
+        from ultralytics.utils.torch_utils import select_device
+        from cg2real.detector import trainer
+        seen = []
+        for threads in (3, 1, None):
+            trainer.use_threads(threads)
+            select_device("cpu", verbose=False)
+            seen.append(torch.get_num_threads())
+        trainer.use_threads(NUM_THREADS)
+        select_device("cpu", verbose=False)
+        print(*seen, torch.get_num_threads())
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert [int(n) for n in done.stdout.split()[-4:]][:3] == [3, 1, 1]  # None: the last count stays

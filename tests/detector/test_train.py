@@ -35,7 +35,7 @@ TINY = DetectorTrainSettings(
     iterations=6, optimizer="SGD", lr0=0.5, lr_scaling="linear", lr_per_image=0.0025, schedule="ultralytics",
     lrf=0.01, momentum=0.9, weight_decay=0.0005, warmup_epochs=0.0, warmup_momentum=0.8, warmup_bias_lr=0.1,
     burn_in=1000, multi_scale=0.0, mosaic=0.0, val_every_iterations=1, selection="eval_set",
-    selection_fraction=0.1, workers=0, seed=0, amp=False, batch_fraction_warning=0.09, plots=False,
+    selection_fraction=0.1, workers=0, threads=1, seed=0, amp=False, batch_fraction_warning=0.09, plots=False,
 )
 # Learns box_set() in a few epochs: 60 iterations x 4 frames / 16 frames = 15 epochs; on this CPU
 # install mAP@0.5 first reaches its ceiling (0.995) at epoch 9 of 15, and no later epoch can beat it.

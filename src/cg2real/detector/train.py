@@ -81,6 +81,7 @@ class DetectorTrainSettings:
     selection: str
     selection_fraction: float
     workers: int
+    threads: int | None  # torch threads; None: ultralytics' min(8, cores - 1)
     seed: int
     amp: bool
     batch_fraction_warning: float  # paper 004's ~9%: the batch over the training frames, beyond which it warns
@@ -251,8 +252,9 @@ def train_detector(settings: DetectorTrainSettings, data_yaml: Path, device: str
     configure_ultralytics_offline(out / "ultralytics_settings")
     from ultralytics import YOLO
 
-    from cg2real.detector.trainer import BestMap50Trainer, kept_best
+    from cg2real.detector.trainer import BestMap50Trainer, kept_best, use_threads
 
+    use_threads(settings.threads)
     data_yaml, selection = selection_set(settings, data_yaml, out)
     loop_settings(settings).write(out)
     train_frames = count_frames(data_yaml, "train")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 import ultralytics.engine.trainer
+import ultralytics.utils.torch_utils
 from ultralytics.models.yolo.detect import DetectionTrainer
 from ultralytics.utils import LOGGER, RANK
 from ultralytics.utils.torch_utils import strip_optimizer
@@ -54,6 +55,17 @@ def check_amp_offline(model: torch.nn.Module) -> bool:
 
 
 ultralytics.engine.trainer.check_amp = check_amp_offline
+
+
+def use_threads(threads: int | None) -> None:
+    """Train with `threads` torch threads (None: ultralytics' own, min(8, cores - 1)).
+
+    ultralytics' `select_device` sets torch's thread count from its module-level NUM_THREADS while
+    the trainer starts, whatever OMP_NUM_THREADS or an earlier `torch.set_num_threads` said; the job
+    reserves `detector.train.threads` cores (rules/detector.smk), so the training must use as many.
+    """
+    if threads is not None:
+        ultralytics.utils.torch_utils.NUM_THREADS = threads
 
 
 def replace_durably(tmp: Path, path: Path) -> None:
