@@ -233,7 +233,7 @@ def real_layout_tree(root: Path) -> None:
 
 
 def paper_workflow(tmp_path: Path) -> Path:
-    for name in (*WORKFLOW_FILES, "config"):
+    for name in WORKFLOW_FILES:
         source = REPO / name
         (shutil.copytree if source.is_dir() else shutil.copy)(source, tmp_path / name)
     paper = yaml.safe_load((REPO / "config/paper.yaml").read_text())

@@ -32,11 +32,12 @@ def report(tmp_path_factory) -> Path:
     for name in WORKFLOW_FILES:
         source = REPO / name
         (shutil.copytree if source.is_dir() else shutil.copy)(source, workdir / name)
-    conditions = yaml.safe_load((workdir / "config.yaml").read_text())["conditions"]
-    for i, condition in enumerate(conditions):
+    config = yaml.safe_load((workdir / "config.yaml").read_text())
+    for i, condition in enumerate(config["conditions"]):
         folder = workdir / "results" / "table2" / condition
         folder.mkdir(parents=True)
-        (folder / "r0_detections.json").write_text("[]")
+        for replicate in range(config["detector"]["replicates"]):
+            (folder / f"r{replicate}_detections.json").write_text("[]")
         (folder.parent / f"{condition}.json").write_text(json.dumps({
             "condition": condition, "training_set": f"frames <{condition}> & more", "tp": 10 + i, "fp": 4, "fn": 7,
             "precision": 0.7, "recall": 0.6, "f1": 0.65, "map50": 0.3123 + i / 100}))
