@@ -27,9 +27,6 @@ CROPPED_DATASETS = ("real_train", "cg")  # the CycleGAN domains B and A
 DATASET_OUTPUTS = ("yolo", "coco", "summary", "box_heights")
 SINGLE_OUTPUTS = ("table2_csv", "table2_md", "fid_plot", "scalability_plot", "sample_grid", "augment_study",
                   "detector_plots", "table2_attributes_md")
-# Made only when they compare runs: the scalability figure needs two process counts of one training,
-# the augmentation study two runs (config.yaml's demo has one run; config/study.yaml adds the others).
-COMPARING_OUTPUTS = {"scalability_plot": "scaling", "augment_study": "runs"}
 
 # data.<group>.<key>: (what the user puts there, what it may be: "folder", or "file or folder")
 DATASET_INPUTS = {
@@ -278,6 +275,8 @@ def final_outputs(config: Config, paths: Mapping[str, str]) -> list[str]:
 
 
 def single_outputs(config: Config) -> list[str]:
-    """The SINGLE_OUTPUTS keys this config makes: each of COMPARING_OUTPUTS only with two runs to compare."""
-    compared = {"scaling": len(scaling_runs(config)), "runs": len(config["cyclegan"]["runs"])}
-    return [key for key in SINGLE_OUTPUTS if compared.get(COMPARING_OUTPUTS.get(key), 2) >= 2]
+    """The SINGLE_OUTPUTS keys this config makes. Two compare runs and are made only with two to
+    compare: the scalability figure (process counts of one training) and the augmentation study
+    (config.yaml's demo has one run; config/study.yaml adds the others)."""
+    compared = {"scalability_plot": len(scaling_runs(config)), "augment_study": len(config["cyclegan"]["runs"])}
+    return [key for key in SINGLE_OUTPUTS if key not in compared or compared[key] >= 2]

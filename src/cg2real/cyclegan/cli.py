@@ -38,8 +38,9 @@ def _train_cyclegan(args: argparse.Namespace) -> None:
     from cg2real.cyclegan.train import CycleGANSettings, CycleGANTrainer
 
     settings = settings_from_json(CycleGANSettings, args.settings, "cyclegan")
+    fusion_threshold = horovod_fusion_threshold(settings) if args.backend == "horovod" else None
     dist = init_distributed(args.backend, args.device, settings.horovod_cycle_time_ms, settings.fp16_allreduce,
-                            horovod_fusion_threshold(settings))
+                            fusion_threshold)
     if not dist.is_main:
         logging.getLogger().handlers[0].setFormatter(logging.Formatter(f"[rank {dist.rank}] %(levelname)s %(message)s"))
     try:
